@@ -1,0 +1,6 @@
+export * from './channels.js';
+export * from './rooms.js';
+export * from './payload-schema.js';
+export * from './event-catalogue.js';
+export * from './event-validator.js';
+export * from './protocol-events.js';

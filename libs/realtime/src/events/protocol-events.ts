@@ -1,0 +1,22 @@
+/** What a client sends; each accepts an optional ack callback. */
+export const ClientEvent = {
+  Subscribe: 'subscribe',
+  Unsubscribe: 'unsubscribe',
+  SubscribePrivate: 'subscribe.private',
+  UnsubscribePrivate: 'unsubscribe.private',
+  Ping: 'ping',
+  AuthRefresh: 'auth.refresh',
+} as const;
+export type ClientEventName = (typeof ClientEvent)[keyof typeof ClientEvent];
+
+/** What the server sends besides domain events. */
+export const ServerEvent = {
+  Connected: 'connected',
+  Subscribed: 'subscribed',
+  Unsubscribed: 'unsubscribed',
+  Error: 'error',
+  Pong: 'pong',
+  AuthRefreshed: 'auth.refreshed',
+  AuthExpired: 'auth.expired',
+} as const;
+export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -1,0 +1,27 @@
+import {
+  ALL_SYMBOLS,
+  USER_CHANNELS,
+  type KlineInterval,
+  type MarketChannel,
+  type UserChannel,
+} from './channels.js';
+
+/*
+ * Room names are spelled only here. A symbol never contains ':' (the symbol rule forbids it)
+ * and neither does a user id, so every name below is unambiguous.
+ */
+
+export function marketRoom(channel: MarketChannel, symbol: string, interval?: KlineInterval): string {
+  return interval === undefined ? channel + ':' + symbol : channel + ':' + symbol + ':' + interval;
+}
+
+export const TICKER_ALL_ROOM = marketRoom('ticker', ALL_SYMBOLS);
+
+const userRoomSuffix = new Map<UserChannel, string>(
+  USER_CHANNELS.map((channel) => [channel, ':' + channel.slice('user.'.length)]),
+);
+
+/** `user.orders` -> `user:{userId}:orders`; the user id is always the verified token's. */
+export function userRoom(userId: string, channel: UserChannel): string {
+  return 'user:' + userId + userRoomSuffix.get(channel)!;
+}

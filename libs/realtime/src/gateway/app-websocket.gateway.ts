@@ -1,0 +1,120 @@
+import { Inject, UseFilters } from '@nestjs/common';
+import {
+  Ack,
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
+import type { Namespace, Socket } from 'socket.io';
+import { RoomSequencer } from '../broadcast/room-sequencer.js';
+import { RealtimeSettings } from '../config/realtime-settings.js';
+import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
+import { userRoom } from '../events/rooms.js';
+import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
+import { gatewayServerOptions } from './gateway-server-options.js';
+import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
+import { reply, type Ack as AckCallback } from './reply.js';
+import { SubscriptionParser } from './subscription-parser.js';
+
+/** What the gateway keeps on each connection (`socket.data`). */
+export interface ConnectionData {
+  /** The verified token's user id; null for anonymous connections. */
+  userId: string | null;
+}
+
+const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
+const MAX_ECHOED_COMMAND = 64;
+
+/**
+ * The Socket.IO face of the module: connection greeting and the client commands. Its
+ * server options come from the module's settings (see the constructor).
+ */
+@WebSocketGateway()
+@UseFilters(RealtimeExceptionFilter)
+export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<Socket> {
+  @WebSocketServer()
+  server!: Namespace;
+
+  constructor(
+    @Inject(RealtimeSettings) settings: RealtimeSettings,
+    @Inject(SubscriptionParser) private readonly subscriptions: SubscriptionParser,
+    @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
+  ) {
+    // Nest reads gateway options when it connects gateways, after providers exist: this is
+    // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
+    Reflect.defineMetadata(GATEWAY_OPTIONS, gatewayServerOptions(settings), AppWebSocketGateway);
+  }
+
+  afterInit(server: Namespace): void {
+    server.adapter.on('delete-room', (room: string) => this.sequencer.forget(room));
+  }
+
+  handleConnection(client: Socket): void {
+    const data = client.data as ConnectionData;
+    data.userId ??= null;
+    client.onAny((event: string, ...args: unknown[]) => {
+      if (knownCommands.has(event)) return;
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as AckCallback) : undefined;
+      const command = String(event).slice(0, MAX_ECHOED_COMMAND);
+      reply(
+        client,
+        ack,
+        ServerEvent.Error,
+        errorReply(command, RealtimeErrorCode.InvalidPayload, `unknown event; send one of: ${[...knownCommands].join(', ')}`),
+      );
+    });
+    client.emit(ServerEvent.Connected, {
+      connectionId: client.id,
+      userId: data.userId,
+      serverTime: Date.now(),
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.Subscribe)
+  subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+    const { channel, symbol, interval, room } = this.subscriptions.market(body);
+    client.join(room);
+    reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
+  }
+
+  @SubscribeMessage(ClientEvent.Unsubscribe)
+  unsubscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+    const { channel, symbol, interval, room } = this.subscriptions.market(body);
+    client.leave(room);
+    reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel, symbol, interval });
+  }
+
+  @SubscribeMessage(ClientEvent.SubscribePrivate)
+  subscribePrivate(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+    const channel = this.subscriptions.user(body);
+    client.join(userRoom(this.verifiedUserId(client), channel));
+    reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
+  }
+
+  @SubscribeMessage(ClientEvent.UnsubscribePrivate)
+  unsubscribePrivate(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+    const channel = this.subscriptions.user(body);
+    client.leave(userRoom(this.verifiedUserId(client), channel));
+    reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel });
+  }
+
+  @SubscribeMessage(ClientEvent.Ping)
+  ping(@ConnectedSocket() client: Socket, @Ack() ack?: AckCallback): void {
+    reply(client, ack, ServerEvent.Pong, { ok: true, timestamp: Date.now() });
+  }
+
+  /** Private rooms use only the id the server verified, never one a client sends. */
+  private verifiedUserId(client: Socket): string {
+    const { userId } = client.data as ConnectionData;
+    if (userId === null) {
+      throw new RealtimeException(RealtimeErrorCode.AuthRequired, 'private channels need a signed-in connection');
+    }
+    return userId;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './app-websocket.gateway.js';
+export * from './realtime-exception.filter.js';
+export * from './subscription-parser.js';
+export * from './subscription.dto.js';
+export type { Ack } from './reply.js';

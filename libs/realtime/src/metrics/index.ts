@@ -1,0 +1,1 @@
+export * from './rejected-event-log.js';

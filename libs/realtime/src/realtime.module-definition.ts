@@ -1,0 +1,29 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+
+export interface RealtimeModuleOptions {
+  /** Socket.IO namespace the gateway serves. Default `/ws`. */
+  namespace?: string;
+  /**
+   * Origins allowed to open a connection from a browser (exact `scheme://host[:port]`).
+   * Unset or `'*'`: any origin. Requests without an `Origin` header (servers, bots, mobile
+   * apps) are always allowed; a browser always sends one.
+   */
+  corsOrigins?: readonly string[] | '*';
+  /**
+   * Format every symbol must match; symbols sent by clients are upper-cased before the
+   * check. Default `/^[A-Z0-9][A-Z0-9._/-]{0,31}$/`. A symbol can never contain `:`.
+   */
+  symbolPattern?: RegExp;
+  /** When set and not empty, the only symbols clients may subscribe to and events may carry. */
+  symbols?: readonly string[];
+}
+
+export const {
+  ConfigurableModuleClass: RealtimeConfigurableModule,
+  MODULE_OPTIONS_TOKEN: REALTIME_MODULE_OPTIONS,
+  OPTIONS_TYPE: REALTIME_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: REALTIME_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<RealtimeModuleOptions>()
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .build();

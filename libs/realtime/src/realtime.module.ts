@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { RoomSequencer } from './broadcast/room-sequencer.js';
+import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
+import { RealtimeSettings } from './config/realtime-settings.js';
+import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
+import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
+import { SubscriptionParser } from './gateway/subscription-parser.js';
+import { RejectedEventLog } from './metrics/rejected-event-log.js';
+import { REALTIME_MODULE_OPTIONS, RealtimeConfigurableModule, type RealtimeModuleOptions } from './realtime.module-definition.js';
+
+/**
+ * Pushes domain events emitted on the app's EventEmitter2 to subscribed Socket.IO clients.
+ * The app must import `EventEmitterModule.forRoot()` itself: the module listens on that emitter.
+ */
+@Module({
+  providers: [
+    {
+      provide: RealtimeSettings,
+      useFactory: (options: RealtimeModuleOptions) => new RealtimeSettings(options),
+      inject: [REALTIME_MODULE_OPTIONS],
+    },
+    RoomSequencer,
+    RejectedEventLog,
+    SubscriptionParser,
+    RealtimeExceptionFilter,
+    AppWebSocketGateway,
+    WebSocketBroadcastService,
+  ],
+  exports: [RealtimeSettings, RejectedEventLog, WebSocketBroadcastService],
+})
+export class RealtimeModule extends RealtimeConfigurableModule {}
