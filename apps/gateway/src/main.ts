@@ -16,6 +16,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`realtime-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `realtime-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });

@@ -25,5 +25,8 @@ export const {
   ASYNC_OPTIONS_TYPE: REALTIME_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RealtimeModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

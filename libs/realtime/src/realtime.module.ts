@@ -7,7 +7,11 @@ import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
-import { REALTIME_MODULE_OPTIONS, RealtimeConfigurableModule, type RealtimeModuleOptions } from './realtime.module-definition.js';
+import {
+  REALTIME_MODULE_OPTIONS,
+  RealtimeConfigurableModule,
+  type RealtimeModuleOptions,
+} from './realtime.module-definition.js';
 
 /**
  * Pushes domain events emitted on the app's EventEmitter2 to subscribed Socket.IO clients.

@@ -1,3 +1,5 @@
+import { SymbolRule } from '#realtime';
+
 /** The standalone gateway's configuration, read from environment variables. */
 export interface GatewayConfig {
   /** `PORT`: TCP port for HTTP and WebSocket. Default 3000. */
@@ -23,8 +25,18 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     port: port(env.PORT),
     host: nonEmpty(env.HOST),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
-    symbols: list(env.SYMBOLS),
+    symbols: symbols(env.SYMBOLS),
   };
+}
+
+function symbols(value: string | undefined): string[] | undefined {
+  const allowlist = list(value);
+  const rule = new SymbolRule();
+  for (const symbol of allowlist ?? []) {
+    const problem = rule.problem(symbol);
+    if (problem) throw new ConfigError('SYMBOLS', `entries ${problem}, got "${symbol}"`);
+  }
+  return allowlist;
 }
 
 function port(value: string | undefined): number {
@@ -47,7 +59,10 @@ function corsOrigins(value: string | undefined): string[] | '*' {
       parsed = undefined;
     }
     if (!parsed || parsed.origin !== origin) {
-      throw new ConfigError('CORS_ORIGINS', `entries must be origins like https://app.example.com, got "${origin}"`);
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `entries must be origins like https://app.example.com, got "${origin}"`,
+      );
     }
   }
   return origins;

@@ -61,7 +61,10 @@ export class WebSocketBroadcastService implements CatalogueEventHandler {
         room = userRoom(String(data.userId), definition.channel);
         break;
       case 'everyone':
-        server.emit(definition.event, this.envelope(definition, EVERYONE, undefined, undefined, data));
+        server.emit(
+          definition.event,
+          this.envelope(definition, EVERYONE, undefined, undefined, data),
+        );
         return true;
     }
     // Nobody here listens: no envelope, and no sequence count to keep for the room.

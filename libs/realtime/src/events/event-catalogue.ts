@@ -54,28 +54,29 @@ interface EventDefinitionBase<S extends PayloadSchema> {
   readonly refine?: (payload: Readonly<Record<string, unknown>>) => string | null;
 }
 
-export interface MarketEventDefinition<S extends PayloadSchema = PayloadSchema>
-  extends EventDefinitionBase<S> {
+export interface MarketEventDefinition<
+  S extends PayloadSchema = PayloadSchema,
+> extends EventDefinitionBase<S> {
   readonly channel: MarketChannel;
   readonly routing: 'symbol' | 'symbolInterval' | 'allSymbols';
 }
 
-export interface UserEventDefinition<S extends PayloadSchema = PayloadSchema>
-  extends EventDefinitionBase<S> {
+export interface UserEventDefinition<
+  S extends PayloadSchema = PayloadSchema,
+> extends EventDefinitionBase<S> {
   readonly channel: UserChannel;
   readonly routing: 'user';
 }
 
-export interface SystemEventDefinition<S extends PayloadSchema = PayloadSchema>
-  extends EventDefinitionBase<S> {
+export interface SystemEventDefinition<
+  S extends PayloadSchema = PayloadSchema,
+> extends EventDefinitionBase<S> {
   readonly channel: SystemChannel;
   readonly routing: 'everyone';
 }
 
 export type EventDefinition<S extends PayloadSchema = PayloadSchema> =
-  | MarketEventDefinition<S>
-  | UserEventDefinition<S>
-  | SystemEventDefinition<S>;
+  MarketEventDefinition<S> | UserEventDefinition<S> | SystemEventDefinition<S>;
 
 const tickerSchema = {
   symbol: required('symbol'),
@@ -226,11 +227,21 @@ const E = RealtimeEvent;
 const definitions = {
   [E.TickerUpdate]: market(E.TickerUpdate, 'ticker', 'symbol', tickerSchema),
   [E.TickersUpdate]: market(E.TickersUpdate, 'ticker', 'allSymbols', tickersSchema),
-  [E.OrderBookSnapshot]: market(E.OrderBookSnapshot, 'orderbook', 'symbol', orderBookSnapshotSchema),
-  [E.OrderBookUpdate]: market(E.OrderBookUpdate, 'orderbook', 'symbol', orderBookUpdateSchema, (p) =>
-    (p.lastUpdateId as number) < (p.firstUpdateId as number)
-      ? 'data.lastUpdateId must not be below data.firstUpdateId'
-      : null,
+  [E.OrderBookSnapshot]: market(
+    E.OrderBookSnapshot,
+    'orderbook',
+    'symbol',
+    orderBookSnapshotSchema,
+  ),
+  [E.OrderBookUpdate]: market(
+    E.OrderBookUpdate,
+    'orderbook',
+    'symbol',
+    orderBookUpdateSchema,
+    (p) =>
+      (p.lastUpdateId as number) < (p.firstUpdateId as number)
+        ? 'data.lastUpdateId must not be below data.firstUpdateId'
+        : null,
   ),
   [E.Trade]: market(E.Trade, 'trades', 'symbol', tradeSchema),
   [E.KlineUpdate]: market(E.KlineUpdate, 'klines', 'symbolInterval', klineSchema),
@@ -260,7 +271,9 @@ type Definitions = typeof definitions;
 
 /** The payload type of each event, as host services emit it and clients receive it in `data`. */
 export type RealtimeEventPayloads = {
-  [K in RealtimeEventName]: Definitions[K] extends EventDefinition<infer S> ? InferPayload<S> : never;
+  [K in RealtimeEventName]: Definitions[K] extends EventDefinition<infer S>
+    ? InferPayload<S>
+    : never;
 };
 
 /** Every event of the catalogue, by name. */

@@ -1,6 +1,10 @@
 import { RealtimeErrorCode } from '../errors/index.js';
 import type { EventDefinition } from './event-catalogue.js';
-import { validatePayload, type PayloadViolation, type ValidationContext } from './payload-schema.js';
+import {
+  validatePayload,
+  type PayloadViolation,
+  type ValidationContext,
+} from './payload-schema.js';
 
 /** Why `payload` cannot be delivered as `definition`'s event, or null when it can. */
 export function checkEventPayload(
@@ -11,5 +15,7 @@ export function checkEventPayload(
   const violation = validatePayload(definition.schema, payload, context);
   if (violation || !definition.refine) return violation;
   const problem = definition.refine(payload as Record<string, unknown>);
-  return problem ? { code: RealtimeErrorCode.InvalidPayload, field: 'data', message: problem } : null;
+  return problem
+    ? { code: RealtimeErrorCode.InvalidPayload, field: 'data', message: problem }
+    : null;
 }

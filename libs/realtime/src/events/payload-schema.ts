@@ -35,8 +35,14 @@ export interface ListRule<S extends PayloadSchema = PayloadSchema> {
 
 export type PayloadSchema = { readonly [field: string]: FieldRule | ListRule };
 
-export const required = <T extends FieldType>(type: T): FieldRule<T, true> => ({ type, required: true });
-export const optional = <T extends FieldType>(type: T): FieldRule<T, false> => ({ type, required: false });
+export const required = <T extends FieldType>(type: T): FieldRule<T, true> => ({
+  type,
+  required: true,
+});
+export const optional = <T extends FieldType>(type: T): FieldRule<T, false> => ({
+  type,
+  required: false,
+});
 export const requiredList = <S extends PayloadSchema>(items: S, maxItems: number): ListRule<S> => ({
   type: 'list',
   required: true,
@@ -119,7 +125,11 @@ interface Problem {
   message: string;
 }
 
-function objectProblem(schema: PayloadSchema, value: unknown, context: ValidationContext): Problem | null {
+function objectProblem(
+  schema: PayloadSchema,
+  value: unknown,
+  context: ValidationContext,
+): Problem | null {
   if (!isPlainObject(value)) return mismatch('an object', value);
   for (const field in schema) {
     const rule = schema[field]!;
@@ -167,14 +177,19 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
     case 'interval':
       return isKlineInterval(value)
         ? null
-        : problemOf(RealtimeErrorCode.InvalidInterval, `must be a kline interval, got ${describeValue(value)}`);
+        : problemOf(
+            RealtimeErrorCode.InvalidInterval,
+            `must be a kline interval, got ${describeValue(value)}`,
+          );
     case 'id':
       return (typeof value === 'string' && ID.test(value)) ||
         (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)
         ? null
         : mismatch('an id (1-128 of A-Z a-z 0-9 _ . @ -, or a non-negative integer)', value);
     case 'decimal':
-      return typeof value === 'string' && DECIMAL.test(value) ? null : mismatch('a decimal string', value);
+      return typeof value === 'string' && DECIMAL.test(value)
+        ? null
+        : mismatch('a decimal string', value);
     case 'string':
       return typeof value === 'string' && value.length <= MAX_FIELD_LENGTH
         ? null
@@ -184,7 +199,9 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
         ? null
         : mismatch('a non-negative integer', value);
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) ? null : mismatch('a finite number', value);
+      return typeof value === 'number' && Number.isFinite(value)
+        ? null
+        : mismatch('a finite number', value);
     case 'boolean':
       return typeof value === 'boolean' ? null : mismatch('a boolean', value);
     case 'side':
@@ -197,7 +214,10 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
 function levelsProblem(value: unknown): Problem | null {
   if (!Array.isArray(value)) return mismatch('an array of [price, quantity] levels', value);
   if (value.length > MAX_LEVELS_PER_SIDE) {
-    return problemOf(RealtimeErrorCode.InvalidPayload, `has more than ${MAX_LEVELS_PER_SIDE} levels`);
+    return problemOf(
+      RealtimeErrorCode.InvalidPayload,
+      `has more than ${MAX_LEVELS_PER_SIDE} levels`,
+    );
   }
   for (let i = 0; i < value.length; i++) {
     const level: unknown = value[i];
@@ -224,7 +244,10 @@ function codeFor(type: FieldType | 'list'): RealtimeErrorCode {
 }
 
 function mismatch(expected: string, value: unknown): Problem {
-  return problemOf(RealtimeErrorCode.InvalidPayload, `must be ${expected}, got ${describeValue(value)}`);
+  return problemOf(
+    RealtimeErrorCode.InvalidPayload,
+    `must be ${expected}, got ${describeValue(value)}`,
+  );
 }
 
 function problemOf(code: RealtimeErrorCode, message: string): Problem {

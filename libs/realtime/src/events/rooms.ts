@@ -11,7 +11,11 @@ import {
  * and neither does a user id, so every name below is unambiguous.
  */
 
-export function marketRoom(channel: MarketChannel, symbol: string, interval?: KlineInterval): string {
+export function marketRoom(
+  channel: MarketChannel,
+  symbol: string,
+  interval?: KlineInterval,
+): string {
   return interval === undefined ? channel + ':' + symbol : channel + ':' + symbol + ':' + interval;
 }
 

@@ -66,7 +66,11 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
         client,
         ack,
         ServerEvent.Error,
-        errorReply(command, RealtimeErrorCode.InvalidPayload, `unknown event; send one of: ${[...knownCommands].join(', ')}`),
+        errorReply(
+          command,
+          RealtimeErrorCode.InvalidPayload,
+          `unknown event; send one of: ${[...knownCommands].join(', ')}`,
+        ),
       );
     });
     client.emit(ServerEvent.Connected, {
@@ -77,28 +81,44 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
   }
 
   @SubscribeMessage(ClientEvent.Subscribe)
-  subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+  subscribe(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
     client.join(room);
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
   }
 
   @SubscribeMessage(ClientEvent.Unsubscribe)
-  unsubscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+  unsubscribe(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
     client.leave(room);
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel, symbol, interval });
   }
 
   @SubscribeMessage(ClientEvent.SubscribePrivate)
-  subscribePrivate(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+  subscribePrivate(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
     const channel = this.subscriptions.user(body);
     client.join(userRoom(this.verifiedUserId(client), channel));
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
   }
 
   @SubscribeMessage(ClientEvent.UnsubscribePrivate)
-  unsubscribePrivate(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+  unsubscribePrivate(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
     const channel = this.subscriptions.user(body);
     client.leave(userRoom(this.verifiedUserId(client), channel));
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel });
@@ -113,7 +133,10 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
   private verifiedUserId(client: Socket): string {
     const { userId } = client.data as ConnectionData;
     if (userId === null) {
-      throw new RealtimeException(RealtimeErrorCode.AuthRequired, 'private channels need a signed-in connection');
+      throw new RealtimeException(
+        RealtimeErrorCode.AuthRequired,
+        'private channels need a signed-in connection',
+      );
     }
     return userId;
   }

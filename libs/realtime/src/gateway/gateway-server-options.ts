@@ -3,14 +3,19 @@ import type { ServerOptions } from 'socket.io';
 import type { RealtimeSettings } from '../config/realtime-settings.js';
 
 /** Socket.IO server options that follow from the module's settings. */
-export function gatewayServerOptions(settings: RealtimeSettings): Partial<ServerOptions> & { namespace: string } {
+export function gatewayServerOptions(
+  settings: RealtimeSettings,
+): Partial<ServerOptions> & { namespace: string } {
   const origins = settings.corsOrigins;
   const allowed = origins === '*' ? undefined : new Set(origins);
   return {
     namespace: settings.namespace,
     cors: { origin: allowed ? [...allowed] : true },
     // CORS binds only browsers' HTTP requests; WebSocket upgrades are checked here too.
-    allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, ok: boolean) => void) => {
+    allowRequest: (
+      request: IncomingMessage,
+      callback: (error: string | null | undefined, ok: boolean) => void,
+    ) => {
       const origin = request.headers.origin;
       callback(null, !allowed || origin === undefined || allowed.has(origin));
     },

@@ -34,7 +34,15 @@ export class RealtimeExceptionFilter implements ExceptionFilter {
       reply(client, ack, ServerEvent.Error, errorReply(command, exception.code, exception.message));
       return;
     }
-    this.logger.error(`Unexpected failure in ${command}`, exception instanceof Error ? exception.stack : String(exception));
-    reply(client, ack, ServerEvent.Error, errorReply(command, RealtimeErrorCode.Internal, 'internal error'));
+    this.logger.error(
+      `Unexpected failure in ${command}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    reply(
+      client,
+      ack,
+      ServerEvent.Error,
+      errorReply(command, RealtimeErrorCode.Internal, 'internal error'),
+    );
   }
 }

@@ -29,21 +29,33 @@ export class SubscriptionParser {
     const channel = dto.channel as MarketChannel;
     const interval = (dto.interval ?? undefined) as KlineInterval | undefined;
     if (channel === 'klines' && interval === undefined) {
-      throw new RealtimeException(RealtimeErrorCode.InvalidInterval, 'interval is required for klines');
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidInterval,
+        'interval is required for klines',
+      );
     }
     if (channel !== 'klines' && interval !== undefined) {
-      throw new RealtimeException(RealtimeErrorCode.InvalidInterval, 'interval applies only to klines');
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidInterval,
+        'interval applies only to klines',
+      );
     }
     if (dto.symbol.toLowerCase() === ALL_SYMBOLS) {
       if (channel !== 'ticker') {
-        throw new RealtimeException(RealtimeErrorCode.InvalidSymbol, `symbol "all" applies only to ticker`);
+        throw new RealtimeException(
+          RealtimeErrorCode.InvalidSymbol,
+          `symbol "all" applies only to ticker`,
+        );
       }
       return { channel, symbol: ALL_SYMBOLS, room: TICKER_ALL_ROOM };
     }
     const symbol = this.settings.symbols.normalize(dto.symbol);
     const problem = this.settings.symbols.problem(symbol);
     if (problem) {
-      throw new RealtimeException(RealtimeErrorCode.InvalidSymbol, `symbol ${problem}, got ${describeValue(symbol)}`);
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidSymbol,
+        `symbol ${problem}, got ${describeValue(symbol)}`,
+      );
     }
     return { channel, symbol, interval, room: marketRoom(channel, symbol, interval) };
   }
@@ -53,7 +65,11 @@ export class SubscriptionParser {
   }
 }
 
-function validated<T extends object>(type: new () => T, body: unknown, fields: readonly string[]): T {
+function validated<T extends object>(
+  type: new () => T,
+  body: unknown,
+  fields: readonly string[],
+): T {
   if (!isPlainObject(body)) {
     throw new RealtimeException(
       RealtimeErrorCode.InvalidPayload,
@@ -74,7 +90,9 @@ function validated<T extends object>(type: new () => T, body: unknown, fields: r
   const [error] = validateSync(dto, { stopAtFirstError: true, forbidUnknownValues: true });
   if (error) {
     const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? ['', 'is invalid'];
-    const code = (error.contexts?.[constraint]?.code as RealtimeErrorCode | undefined) ?? RealtimeErrorCode.InvalidPayload;
+    const code =
+      (error.contexts?.[constraint]?.code as RealtimeErrorCode | undefined) ??
+      RealtimeErrorCode.InvalidPayload;
     throw new RealtimeException(code, message);
   }
   return dto as T;

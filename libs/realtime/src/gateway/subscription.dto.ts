@@ -1,4 +1,11 @@
-import { IsDefined, IsIn, IsOptional, IsString, MaxLength, type ValidationOptions } from 'class-validator';
+import {
+  IsDefined,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+  type ValidationOptions,
+} from 'class-validator';
 import { KLINE_INTERVALS, MARKET_CHANNELS, USER_CHANNELS } from '../events/channels.js';
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 

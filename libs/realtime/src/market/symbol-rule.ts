@@ -37,7 +37,11 @@ export class SymbolRule {
 
   private formatProblem(symbol: string): string | null {
     // The room name's separator and the ticker-wide pseudo symbol can never be symbols.
-    if (symbol.includes(':') || symbol.toLowerCase() === ALL_SYMBOLS || !this.pattern.test(symbol)) {
+    if (
+      symbol.includes(':') ||
+      symbol.toLowerCase() === ALL_SYMBOLS ||
+      !this.pattern.test(symbol)
+    ) {
       return `must match ${this.pattern}`;
     }
     return null;

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { io, type Socket } from 'socket.io-client';
+import { Recorder, command } from './support/gateway-harness.js';
+import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+
+const PUBLIC_EVENTS = [
+  'ticker.update',
+  'tickers.update',
+  'orderbook.snapshot',
+  'orderbook.update',
+  'trade',
+  'kline.update',
+];
+
+describe('demo app (npm start)', () => {
+  let demo: RunningProcess;
+  let url: string;
+  let socket: Socket;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    demo = await startProcess(
+      'dist/apps/demo/src/main.js',
+      { PORT: String(port), HOST: '127.0.0.1' },
+      /live market on/,
+    );
+  });
+  afterAll(async () => {
+    socket?.disconnect();
+    // Nest's shutdown hooks close the app, then end the process with the same signal.
+    expect(await demo.stop()).toBe('SIGTERM');
+  });
+
+  it('serves the market page at /', async () => {
+    const response = await fetch(url + '/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    const html = await response.text();
+    expect(html).toContain('/socket.io/socket.io.min.js');
+    expect(html).toContain("io('/ws'");
+    expect((await fetch(url + '/socket.io/socket.io.min.js')).status).toBe(200);
+  });
+
+  it('streams every public event within a few seconds', async () => {
+    socket = io(url + '/ws', { transports: ['websocket'], reconnection: false });
+    const recorder = new Recorder(socket);
+    await new Promise((resolve, reject) => {
+      socket.once('connected', resolve);
+      socket.once('connect_error', reject);
+    });
+    for (const subscription of [
+      { channel: 'ticker', symbol: 'BTCUSDT' },
+      { channel: 'ticker', symbol: 'all' },
+      { channel: 'orderbook', symbol: 'BTCUSDT' },
+      { channel: 'trades', symbol: 'BTCUSDT' },
+      { channel: 'klines', symbol: 'BTCUSDT', interval: '1m' },
+    ]) {
+      expect((await command(socket, 'subscribe', subscription)).ok).toBe(true);
+    }
+    // The demo's order book snapshots come every 5 s; everything else several times a second.
+    for (const event of PUBLIC_EVENTS) await recorder.waitFor(event, 1, 8000);
+    await recorder.waitFor('ticker.update', 8, 8000);
+    const tickers = recorder.payloads('tickers.update')[0];
+    expect(tickers.data.tickers.map((t: { symbol: string }) => t.symbol)).toEqual([
+      'BTCUSDT',
+      'ETHUSDT',
+      'SOLUSDT',
+    ]);
+    const seqs = recorder.payloads('ticker.update').map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+    expect(demo.output()).not.toContain('Refused');
+  });
+
+  it('refuses symbols the demo does not list', async () => {
+    const answer = await command(socket, 'subscribe', { channel: 'trades', symbol: 'DOGEUSDT' });
+    expect(answer.error.code).toBe('INVALID_SYMBOL');
+  });
+});
