@@ -65,7 +65,7 @@ describe('SimulatedMarket', () => {
     });
     const next = market.trade(start + 60_000);
     expect(next.klines.map((k) => k.closed)).toEqual([true, false]);
-    expect(next.klines[1]!.openTime).toBe(next.klines[0]!.openTime + 60_000);
+    expect(next.klines[1]!.openTime).toBe(next.klines[0]!.openTime! + 60_000);
     expect(valid('ticker.update', market.ticker(start))).toBeNull();
   });
 });
