@@ -17,7 +17,10 @@ for (const [path, entry] of Object.entries(packages)) {
     const nested = `${path ? path + '/' : ''}node_modules/${name}`;
     if (packages[`node_modules/${name}`] || packages[nested]) continue;
     const platform = PLATFORM.exec(name);
-    if (!platform) throw new Error(`${name} (optional dependency of ${path}) is missing and is not a platform package`);
+    if (!platform)
+      throw new Error(
+        `${name} (optional dependency of ${path}) is missing and is not a platform package`,
+      );
     const [, os, cpu, abi] = platform;
     if (os === process.platform && cpu === process.arch && (!abi || abi.startsWith('gnu'))) {
       throw new Error(`${name} is this machine's own platform package and is missing: reinstall`);
