@@ -17,12 +17,16 @@ describe('standalone gateway process (npm run start:gateway)', () => {
       'realtime-gateway: invalid configuration: PORT must be an integer from 0 to 65535, got "abc"',
     ],
     [
+      { JWT_SECRET: 'too-short' },
+      'realtime-gateway: invalid configuration: JWT_SECRET must be at least 32 characters',
+    ],
+    [
       { CORS_ORIGINS: 'example.com' },
-      'realtime-gateway: invalid configuration: CORS_ORIGINS entries must be origins like https://app.example.com, got "example.com"',
+      'realtime-gateway: invalid configuration: CORS_ORIGINS entry "example.com" must be scheme://host[:port]',
     ],
     [
       { SYMBOLS: 'btc' },
-      'realtime-gateway: invalid configuration: SYMBOLS entries must match /^[A-Z0-9][A-Z0-9._/-]{0,31}$/, got "btc"',
+      'realtime-gateway: invalid configuration: SYMBOLS entry "btc" must match /^[A-Z0-9][A-Z0-9._/-]{0,31}$/',
     ],
   ])('stops on %j with one clear line', async (env, line) => {
     const { code, stdout, stderr } = await runUntilExit(

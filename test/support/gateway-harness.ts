@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket } from 'socket.io-client';
-import type { GatewayConfig } from '../../apps/gateway/src/config/gateway-config.js';
+import type { RealtimeModuleOptions } from '#realtime';
 import { createGatewayApp } from '../../apps/gateway/src/gateway-app.js';
 
 /** The standalone gateway, started in this process on a free loopback port. */
@@ -15,8 +15,8 @@ export class GatewayHarness {
     readonly url: string,
   ) {}
 
-  static async start(config: Partial<GatewayConfig> = {}): Promise<GatewayHarness> {
-    const app = await createGatewayApp({ port: 0, corsOrigins: '*', ...config }, ['error']);
+  static async start(realtime: RealtimeModuleOptions = {}): Promise<GatewayHarness> {
+    const app = await createGatewayApp({ port: 0, realtime }, ['error']);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     return new GatewayHarness(app, `http://127.0.0.1:${port}`);

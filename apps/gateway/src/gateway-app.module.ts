@@ -11,7 +11,7 @@ export class GatewayAppModule {
       module: GatewayAppModule,
       imports: [
         EventEmitterModule.forRoot(),
-        RealtimeModule.forRoot({ corsOrigins: config.corsOrigins, symbols: config.symbols }),
+        RealtimeModule.forRoot(config.realtime),
       ],
       controllers: [HealthController],
     };

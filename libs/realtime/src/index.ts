@@ -1,6 +1,7 @@
 export * from './realtime.module.js';
 export * from './realtime.module-definition.js';
 export * from './config/index.js';
+export * from './auth/index.js';
 export * from './events/index.js';
 export * from './errors/index.js';
 export * from './market/index.js';

@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
 
 export interface RealtimeModuleOptions {
   /** Socket.IO namespace the gateway serves. Default `/ws`. */
@@ -16,6 +17,11 @@ export interface RealtimeModuleOptions {
   symbolPattern?: RegExp;
   /** When set and not empty, the only symbols clients may subscribe to and events may carry. */
   symbols?: readonly string[];
+  /**
+   * JWT verification for private channels. Without a key the gateway serves public
+   * channels only and refuses every token (`AUTH_INVALID`).
+   */
+  auth?: RealtimeAuthOptions;
 }
 
 export const {

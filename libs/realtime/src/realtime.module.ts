@@ -1,11 +1,15 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
+import { ConnectionAuthenticator } from './auth/connection-authenticator.js';
+import { SessionLifetime } from './auth/session-lifetime.service.js';
+import { TokenVerifier } from './auth/token-verifier.js';
 import { RoomSequencer } from './broadcast/room-sequencer.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
 import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
+import { AuthFailureLog } from './metrics/auth-failure-log.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
 import {
   REALTIME_MODULE_OPTIONS,
@@ -26,11 +30,15 @@ import {
     },
     RoomSequencer,
     RejectedEventLog,
+    AuthFailureLog,
+    TokenVerifier,
+    ConnectionAuthenticator,
+    SessionLifetime,
     SubscriptionParser,
     RealtimeExceptionFilter,
     AppWebSocketGateway,
     WebSocketBroadcastService,
   ],
-  exports: [RealtimeSettings, RejectedEventLog, WebSocketBroadcastService],
+  exports: [RealtimeSettings, RejectedEventLog, AuthFailureLog, TokenVerifier, SessionLifetime, WebSocketBroadcastService],
 })
 export class RealtimeModule extends RealtimeConfigurableModule {}

@@ -1,4 +1,4 @@
-import { SymbolRule } from '#realtime';
+import { RealtimeOptionsError, RealtimeSettings, type JwtAlgorithm, type RealtimeModuleOptions } from '#realtime';
 
 /** The standalone gateway's configuration, read from environment variables. */
 export interface GatewayConfig {
@@ -6,10 +6,8 @@ export interface GatewayConfig {
   port: number;
   /** `HOST`: address to listen on. Default: every interface. */
   host?: string;
-  /** `CORS_ORIGINS`: comma-separated browser origins allowed to connect, or `*`. Default `*`. */
-  corsOrigins: string[] | '*';
-  /** `SYMBOLS`: comma-separated allowlist of symbols. Default: any symbol of a valid format. */
-  symbols?: string[];
+  /** The module's options, from `CORS_ORIGINS`, `SYMBOLS` and the `JWT_*` variables. */
+  realtime: RealtimeModuleOptions;
 }
 
 /** A configuration mistake; its message is the one line the operator sees. */
@@ -20,52 +18,53 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  return {
-    port: port(env.PORT),
-    host: nonEmpty(env.HOST),
-    corsOrigins: corsOrigins(env.CORS_ORIGINS),
-    symbols: symbols(env.SYMBOLS),
-  };
-}
+/** The environment variable behind each module option the gateway sets. */
+const VARIABLE_OF_OPTION: Record<string, string> = {
+  corsOrigins: 'CORS_ORIGINS',
+  symbols: 'SYMBOLS',
+  'auth.secret': 'JWT_SECRET',
+  'auth.publicKey': 'JWT_PUBLIC_KEY',
+  'auth.algorithms': 'JWT_ALGORITHMS',
+  'auth.clockSkewSeconds': 'JWT_CLOCK_SKEW_SECONDS',
+};
 
-function symbols(value: string | undefined): string[] | undefined {
-  const allowlist = list(value);
-  const rule = new SymbolRule();
-  for (const symbol of allowlist ?? []) {
-    const problem = rule.problem(symbol);
-    if (problem) throw new ConfigError('SYMBOLS', `entries ${problem}, got "${symbol}"`);
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const realtime: RealtimeModuleOptions = {
+    corsOrigins: list(env.CORS_ORIGINS) ?? '*',
+    symbols: list(env.SYMBOLS),
+    auth: {
+      secret: nonEmpty(env.JWT_SECRET),
+      // PEM keys are often passed on one line with literal \n.
+      publicKey: nonEmpty(env.JWT_PUBLIC_KEY)?.replace(/\\n/g, '\n'),
+      algorithms: list(env.JWT_ALGORITHMS) as JwtAlgorithm[] | undefined,
+      issuer: nonEmpty(env.JWT_ISSUER),
+      audience: list(env.JWT_AUDIENCE),
+      clockSkewSeconds: number('JWT_CLOCK_SKEW_SECONDS', env.JWT_CLOCK_SKEW_SECONDS),
+    },
+  };
+  try {
+    new RealtimeSettings(realtime);
+  } catch (error) {
+    if (!(error instanceof RealtimeOptionsError)) throw error;
+    throw new ConfigError(VARIABLE_OF_OPTION[error.option] ?? error.option, error.problem);
   }
-  return allowlist;
+  return { port: port(env.PORT), host: nonEmpty(env.HOST), realtime };
 }
 
 function port(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 3000;
   const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || parsed < 0 || parsed > 65535) {
+  if (!/^\d+$/.test(value.trim()) || parsed > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${value}"`);
   }
   return parsed;
 }
 
-function corsOrigins(value: string | undefined): string[] | '*' {
-  const origins = list(value);
-  if (!origins || origins.includes('*')) return '*';
-  for (const origin of origins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.origin !== origin) {
-      throw new ConfigError(
-        'CORS_ORIGINS',
-        `entries must be origins like https://app.example.com, got "${origin}"`,
-      );
-    }
-  }
-  return origins;
+function number(variable: string, value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new ConfigError(variable, `must be a number, got "${value}"`);
+  return parsed;
 }
 
 function list(value: string | undefined): string[] | undefined {

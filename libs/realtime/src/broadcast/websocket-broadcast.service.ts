@@ -35,7 +35,7 @@ export class WebSocketBroadcastService implements CatalogueEventHandler {
   deliver(definition: EventDefinition, payload: unknown): boolean {
     const violation = checkEventPayload(definition, payload, this.settings);
     if (violation) {
-      this.rejected.record('emitter', definition.event, violation);
+      this.rejected.refuse('emitter', definition.event, violation);
       return false;
     }
     const data = payload as Record<string, unknown>;

@@ -1,3 +1,5 @@
+import { resolveAuth, type ResolvedAuth } from '../auth/resolved-auth.js';
+import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
 import type { ValidationContext } from '../events/payload-schema.js';
 import { SymbolRule } from '../market/symbol-rule.js';
 import type { RealtimeModuleOptions } from '../realtime.module-definition.js';
@@ -7,21 +9,24 @@ export class RealtimeSettings implements ValidationContext {
   readonly namespace: string;
   readonly corsOrigins: readonly string[] | '*';
   readonly symbols: SymbolRule;
+  /** Token verification; null when no key is configured. */
+  readonly auth: ResolvedAuth | null;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
     if (!/^\/[A-Za-z0-9/_.-]*$/.test(this.namespace)) {
-      throw new Error(`RealtimeModule: namespace must start with "/", got "${this.namespace}"`);
+      throw new RealtimeOptionsError('namespace', `must start with "/", got "${this.namespace}"`);
     }
     const origins = options.corsOrigins ?? '*';
     if (origins !== '*') {
       for (const origin of origins) {
-        if (origin !== new URL(origin).origin) {
-          throw new Error(`RealtimeModule: CORS origin "${origin}" must be scheme://host[:port]`);
+        if (!URL.canParse(origin) || origin !== new URL(origin).origin) {
+          throw new RealtimeOptionsError('corsOrigins', `entry "${origin}" must be scheme://host[:port]`);
         }
       }
     }
     this.corsOrigins = origins === '*' || origins.includes('*') ? '*' : [...origins];
     this.symbols = new SymbolRule(options.symbolPattern, options.symbols);
+    this.auth = resolveAuth(options.auth);
   }
 }

@@ -7,25 +7,23 @@ import {
   WebSocketGateway,
   WebSocketServer,
   type OnGatewayConnection,
+  type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { Namespace, Socket } from 'socket.io';
+import { ConnectionAuthenticator } from '../auth/connection-authenticator.js';
+import { SessionLifetime } from '../auth/session-lifetime.service.js';
 import { RoomSequencer } from '../broadcast/room-sequencer.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
 import { userRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
+import type { ConnectionData } from './connection-data.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
 import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
 import { SubscriptionParser } from './subscription-parser.js';
-
-/** What the gateway keeps on each connection (`socket.data`). */
-export interface ConnectionData {
-  /** The verified token's user id; null for anonymous connections. */
-  userId: string | null;
-}
 
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
@@ -36,7 +34,9 @@ const MAX_ECHOED_COMMAND = 64;
  */
 @WebSocketGateway()
 @UseFilters(RealtimeExceptionFilter)
-export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<Socket> {
+export class AppWebSocketGateway
+  implements OnGatewayInit<Namespace>, OnGatewayConnection<Socket>, OnGatewayDisconnect<Socket>
+{
   @WebSocketServer()
   server!: Namespace;
 
@@ -44,6 +44,8 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
     @Inject(RealtimeSettings) settings: RealtimeSettings,
     @Inject(SubscriptionParser) private readonly subscriptions: SubscriptionParser,
     @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
+    @Inject(ConnectionAuthenticator) private readonly authenticator: ConnectionAuthenticator,
+    @Inject(SessionLifetime) private readonly sessions: SessionLifetime,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -51,12 +53,14 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
   }
 
   afterInit(server: Namespace): void {
+    server.use(this.authenticator.middleware);
+    this.authenticator.announce();
     server.adapter.on('delete-room', (room: string) => this.sequencer.forget(room));
   }
 
   handleConnection(client: Socket): void {
     const data = client.data as ConnectionData;
-    data.userId ??= null;
+    this.sessions.begin(client);
     client.onAny((event: string, ...args: unknown[]) => {
       if (knownCommands.has(event)) return;
       const last = args[args.length - 1];
@@ -78,6 +82,10 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
       userId: data.userId,
       serverTime: Date.now(),
     });
+  }
+
+  handleDisconnect(client: Socket): void {
+    this.sessions.end(client);
   }
 
   @SubscribeMessage(ClientEvent.Subscribe)
@@ -127,6 +135,19 @@ export class AppWebSocketGateway implements OnGatewayInit<Namespace>, OnGatewayC
   @SubscribeMessage(ClientEvent.Ping)
   ping(@ConnectedSocket() client: Socket, @Ack() ack?: AckCallback): void {
     reply(client, ack, ServerEvent.Pong, { ok: true, timestamp: Date.now() });
+  }
+
+  @SubscribeMessage(ClientEvent.AuthRefresh)
+  refresh(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+    const outcome = this.sessions.refresh(client, body);
+    if ('reply' in outcome) {
+      reply(client, ack, ServerEvent.AuthRefreshed, outcome.reply);
+      return;
+    }
+    const { code, message } = outcome.forbidden;
+    reply(client, ack, ServerEvent.Error, errorReply(ClientEvent.AuthRefresh, code, message));
+    // The answer is queued before the close, so the client reads why.
+    client.disconnect(true);
   }
 
   /** Private rooms use only the id the server verified, never one a client sends. */

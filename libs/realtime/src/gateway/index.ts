@@ -1,4 +1,5 @@
 export * from './app-websocket.gateway.js';
+export * from './connection-data.js';
 export * from './realtime-exception.filter.js';
 export * from './subscription-parser.js';
 export * from './subscription.dto.js';

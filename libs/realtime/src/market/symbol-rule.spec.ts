@@ -33,7 +33,7 @@ describe('SymbolRule', () => {
   });
 
   it('refuses an allowlist entry of the wrong format at start-up', () => {
-    expect(() => new SymbolRule(undefined, ['btc'])).toThrow('Symbol allowlist entry "btc"');
+    expect(() => new SymbolRule(undefined, ['btc'])).toThrow('symbols entry "btc" must match');
   });
 
   it('is not fooled by a global pattern keeping state between checks', () => {

@@ -1,3 +1,4 @@
+import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
 import { ALL_SYMBOLS } from '../events/channels.js';
 
 /** Upper-case letters and digits, optionally split by `.` `_` `/` `-`; at most 32 characters. */
@@ -17,7 +18,7 @@ export class SymbolRule {
     this.allowed = allowlist && allowlist.length > 0 ? new Set(allowlist) : undefined;
     for (const symbol of allowlist ?? []) {
       const problem = this.formatProblem(symbol);
-      if (problem) throw new Error(`Symbol allowlist entry "${symbol}" ${problem}`);
+      if (problem) throw new RealtimeOptionsError('symbols', `entry "${symbol}" ${problem}`);
     }
   }
 

@@ -1,1 +1,3 @@
+export * from './counted-log.js';
 export * from './rejected-event-log.js';
+export * from './auth-failure-log.js';
