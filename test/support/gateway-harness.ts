@@ -52,8 +52,13 @@ export class GatewayHarness {
     return this.greetings.get(socket);
   }
 
+  /** Closes every client this harness opened. */
+  async disconnectAll(): Promise<void> {
+    for (const client of this.clients.splice(0)) client.disconnect();
+  }
+
   async stop(): Promise<void> {
-    for (const client of this.clients) client.disconnect();
+    await this.disconnectAll();
     await this.app.close();
   }
 }

@@ -9,10 +9,7 @@ export class GatewayAppModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: GatewayAppModule,
-      imports: [
-        EventEmitterModule.forRoot(),
-        RealtimeModule.forRoot(config.realtime),
-      ],
+      imports: [EventEmitterModule.forRoot(), RealtimeModule.forRoot(config.realtime)],
       controllers: [HealthController],
     };
   }

@@ -39,6 +39,13 @@ import {
     AppWebSocketGateway,
     WebSocketBroadcastService,
   ],
-  exports: [RealtimeSettings, RejectedEventLog, AuthFailureLog, TokenVerifier, SessionLifetime, WebSocketBroadcastService],
+  exports: [
+    RealtimeSettings,
+    RejectedEventLog,
+    AuthFailureLog,
+    TokenVerifier,
+    SessionLifetime,
+    WebSocketBroadcastService,
+  ],
 })
 export class RealtimeModule extends RealtimeConfigurableModule {}

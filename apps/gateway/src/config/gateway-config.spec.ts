@@ -3,7 +3,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadGatewayConfig } from './gateway-config.js';
 
 const SECRET = 's'.repeat(32);
-const rsaPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const rsaPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
 
 describe('loadGatewayConfig', () => {
   it('has defaults for everything', () => {
@@ -54,18 +57,36 @@ describe('loadGatewayConfig', () => {
     [{ PORT: 'abc' }, 'PORT must be an integer from 0 to 65535, got "abc"'],
     [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
     [{ PORT: '80.5' }, 'PORT must be an integer'],
-    [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS entry "example.com" must be scheme://host[:port]'],
+    [
+      { CORS_ORIGINS: 'example.com' },
+      'CORS_ORIGINS entry "example.com" must be scheme://host[:port]',
+    ],
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS entry'],
     [{ SYMBOLS: 'BTCUSDT,eth' }, 'SYMBOLS entry "eth" must match'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 characters'],
-    [{ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: rsaPublicKey }, 'JWT_SECRET and auth.publicKey are exclusive'],
+    [
+      { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: rsaPublicKey },
+      'JWT_SECRET and auth.publicKey are exclusive',
+    ],
     [{ JWT_PUBLIC_KEY: 'not a key' }, 'JWT_PUBLIC_KEY is not a PEM public key'],
     [{ JWT_SECRET: SECRET, JWT_ALGORITHMS: 'none' }, 'JWT_ALGORITHMS has "none"'],
-    [{ JWT_SECRET: SECRET, JWT_ALGORITHMS: 'RS256' }, 'JWT_ALGORITHMS must be HS256, HS384 or HS512 with a secret'],
-    [{ JWT_PUBLIC_KEY: rsaPublicKey, JWT_ALGORITHMS: 'HS256' }, 'JWT_ALGORITHMS do not fit the RSA public key'],
+    [
+      { JWT_SECRET: SECRET, JWT_ALGORITHMS: 'RS256' },
+      'JWT_ALGORITHMS must be HS256, HS384 or HS512 with a secret',
+    ],
+    [
+      { JWT_PUBLIC_KEY: rsaPublicKey, JWT_ALGORITHMS: 'HS256' },
+      'JWT_ALGORITHMS do not fit the RSA public key',
+    ],
     [{ JWT_ALGORITHMS: 'HS256' }, 'JWT_ALGORITHMS needs auth.secret or auth.publicKey'],
-    [{ JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: 'soon' }, 'JWT_CLOCK_SKEW_SECONDS must be a number'],
-    [{ JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '-1' }, 'JWT_CLOCK_SKEW_SECONDS must be 0 to 300'],
+    [
+      { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: 'soon' },
+      'JWT_CLOCK_SKEW_SECONDS must be a number',
+    ],
+    [
+      { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '-1' },
+      'JWT_CLOCK_SKEW_SECONDS must be 0 to 300',
+    ],
   ])('names the variable in its one-line error for %j', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);

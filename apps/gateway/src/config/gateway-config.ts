@@ -1,4 +1,9 @@
-import { RealtimeOptionsError, RealtimeSettings, type JwtAlgorithm, type RealtimeModuleOptions } from '#realtime';
+import {
+  RealtimeOptionsError,
+  RealtimeSettings,
+  type JwtAlgorithm,
+  type RealtimeModuleOptions,
+} from '#realtime';
 
 /** The standalone gateway's configuration, read from environment variables. */
 export interface GatewayConfig {

@@ -28,7 +28,9 @@ export class ConnectionAuthenticator {
   /** Says once, at start-up, what the door accepts. */
   announce(): void {
     if (!this.verifier.enabled) {
-      this.logger.warn('No JWT key configured: serving public channels only; every token is refused');
+      this.logger.warn(
+        'No JWT key configured: serving public channels only; every token is refused',
+      );
     }
   }
 

@@ -1,6 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
-import { JWT_ALGORITHMS, type JwtAlgorithm, type RealtimeAuthOptions } from './realtime-auth-options.js';
+import {
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type RealtimeAuthOptions,
+} from './realtime-auth-options.js';
 
 /** Token verification settings, checked once at start-up. */
 export interface ResolvedAuth {
@@ -30,11 +34,17 @@ export function resolveAuth(options: RealtimeAuthOptions | undefined): ResolvedA
   }
   const clockSkewSeconds = options.clockSkewSeconds ?? 5;
   if (!Number.isFinite(clockSkewSeconds) || clockSkewSeconds < 0 || clockSkewSeconds > 300) {
-    throw new RealtimeOptionsError('auth.clockSkewSeconds', `must be 0 to 300, got ${clockSkewSeconds}`);
+    throw new RealtimeOptionsError(
+      'auth.clockSkewSeconds',
+      `must be 0 to 300, got ${clockSkewSeconds}`,
+    );
   }
   for (const algorithm of options.algorithms ?? []) {
     if (!(JWT_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new RealtimeOptionsError('auth.algorithms', `has "${algorithm}"; allowed: ${JWT_ALGORITHMS.join(', ')}`);
+      throw new RealtimeOptionsError(
+        'auth.algorithms',
+        `has "${algorithm}"; allowed: ${JWT_ALGORITHMS.join(', ')}`,
+      );
     }
   }
   const common = { issuer: options.issuer, audience: options.audience, clockSkewSeconds };
@@ -44,7 +54,10 @@ export function resolveAuth(options: RealtimeAuthOptions | undefined): ResolvedA
     }
     const algorithms = options.algorithms?.length ? options.algorithms : ['HS256' as const];
     if (algorithms.some((algorithm) => !algorithm.startsWith('HS'))) {
-      throw new RealtimeOptionsError('auth.algorithms', 'must be HS256, HS384 or HS512 with a secret');
+      throw new RealtimeOptionsError(
+        'auth.algorithms',
+        'must be HS256, HS384 or HS512 with a secret',
+      );
     }
     return { key: { secret: options.secret }, algorithms, ...common };
   }
@@ -69,7 +82,10 @@ export function resolveAuth(options: RealtimeAuthOptions | undefined): ResolvedA
   const fits = (algorithm: JwtAlgorithm) =>
     family === 'rsa' ? /^(RS|PS)/.test(algorithm) : algorithm.startsWith('ES');
   if (!algorithms.every(fits)) {
-    throw new RealtimeOptionsError('auth.algorithms', `do not fit the ${family.toUpperCase()} public key`);
+    throw new RealtimeOptionsError(
+      'auth.algorithms',
+      `do not fit the ${family.toUpperCase()} public key`,
+    );
   }
   return { key: { publicKey }, algorithms, ...common };
 }

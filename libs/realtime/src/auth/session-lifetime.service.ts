@@ -42,10 +42,16 @@ export class SessionLifetime implements OnModuleDestroy {
    * and the connection is closed after the answer; an invalid one is refused and the
    * connection keeps its current token.
    */
-  refresh(socket: Socket, body: unknown): { reply: RefreshedReply } | { forbidden: RealtimeException } {
+  refresh(
+    socket: Socket,
+    body: unknown,
+  ): { reply: RefreshedReply } | { forbidden: RealtimeException } {
     const data = socket.data as ConnectionData;
     if (!isPlainObject(body) || typeof body.token !== 'string' || Object.keys(body).length !== 1) {
-      throw new RealtimeException(RealtimeErrorCode.InvalidPayload, 'payload must be { token: string }');
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidPayload,
+        'payload must be { token: string }',
+      );
     }
     if (data.userId === null) {
       throw new RealtimeException(

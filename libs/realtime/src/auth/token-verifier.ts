@@ -34,9 +34,12 @@ export class TokenVerifier {
 
   verify(token: unknown): VerifiedToken {
     const auth = this.auth;
-    if (!auth) throw invalid('this gateway is configured without JWT verification and accepts no tokens');
-    if (typeof token !== 'string' || token.length === 0) throw invalid('the token must be a string');
-    if (token.length > MAX_TOKEN_LENGTH) throw invalid(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+    if (!auth)
+      throw invalid('this gateway is configured without JWT verification and accepts no tokens');
+    if (typeof token !== 'string' || token.length === 0)
+      throw invalid('the token must be a string');
+    if (token.length > MAX_TOKEN_LENGTH)
+      throw invalid(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
     let claims: Record<string, unknown>;
     try {
       claims = this.jwt.verify(token, {
@@ -51,12 +54,15 @@ export class TokenVerifier {
         throw new RealtimeException(RealtimeErrorCode.AuthExpired, 'the token has expired');
       }
       if (error instanceof NotBeforeError) throw invalid('the token is not valid yet');
-      throw invalid(`the token was refused (${error instanceof Error ? error.message : 'invalid'})`);
+      throw invalid(
+        `the token was refused (${error instanceof Error ? error.message : 'invalid'})`,
+      );
     }
     return {
       userId: userIdOf(claims),
       roles: rolesOf(claims),
-      expiresAt: typeof claims.exp === 'number' ? (claims.exp + auth.clockSkewSeconds) * 1000 : null,
+      expiresAt:
+        typeof claims.exp === 'number' ? (claims.exp + auth.clockSkewSeconds) * 1000 : null,
     };
   }
 }
@@ -71,7 +77,9 @@ function userIdOf(claims: Record<string, unknown>): string {
 function rolesOf(claims: Record<string, unknown>): string[] {
   const roles = claims.roles ?? claims.role;
   if (typeof roles === 'string') return [roles];
-  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
+  return Array.isArray(roles)
+    ? roles.filter((role): role is string => typeof role === 'string')
+    : [];
 }
 
 function invalid(message: string): RealtimeException {

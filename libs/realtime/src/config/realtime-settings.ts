@@ -21,7 +21,10 @@ export class RealtimeSettings implements ValidationContext {
     if (origins !== '*') {
       for (const origin of origins) {
         if (!URL.canParse(origin) || origin !== new URL(origin).origin) {
-          throw new RealtimeOptionsError('corsOrigins', `entry "${origin}" must be scheme://host[:port]`);
+          throw new RealtimeOptionsError(
+            'corsOrigins',
+            `entry "${origin}" must be scheme://host[:port]`,
+          );
         }
       }
     }

@@ -138,7 +138,11 @@ export class AppWebSocketGateway
   }
 
   @SubscribeMessage(ClientEvent.AuthRefresh)
-  refresh(@ConnectedSocket() client: Socket, @MessageBody() body: unknown, @Ack() ack?: AckCallback): void {
+  refresh(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
     const outcome = this.sessions.refresh(client, body);
     if ('reply' in outcome) {
       reply(client, ack, ServerEvent.AuthRefreshed, outcome.reply);
