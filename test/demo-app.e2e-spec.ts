@@ -72,6 +72,48 @@ describe('demo app (npm start)', () => {
     expect(demo.output()).not.toContain('Refused');
   });
 
+  it('signs demo users in and streams their private events', async () => {
+    const response = await fetch(url + '/demo/token?user=alice');
+    expect(response.status).toBe(200);
+    const { token, userId, expiresAt } = await response.json();
+    expect(userId).toBe('alice');
+    expect(expiresAt).toBeGreaterThan(Date.now() + 60_000);
+    const alice = io(url + '/ws', {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token },
+    });
+    try {
+      const recorder = new Recorder(alice);
+      const [greeting] = await recorder.waitFor('connected');
+      expect(greeting.userId).toBe('alice');
+      for (const channel of ['user.orders', 'user.trades', 'user.balances', 'user.positions']) {
+        expect(await command(alice, 'subscribe.private', { channel })).toEqual({
+          ok: true,
+          channel,
+        });
+      }
+      for (const event of ['order.created', 'balance.locked'])
+        await recorder.waitFor(event, 1, 8000);
+      await recorder.waitFor('order.filled', 1, 15_000);
+      await recorder.waitFor('trade.executed', 1, 2000);
+      await recorder.waitFor('balance.updated', 1, 2000);
+      await recorder.waitFor('position.update', 1, 2000);
+      const privatePayloads = recorder.events.filter((e) => e.payload?.data?.userId !== undefined);
+      expect(new Set(privatePayloads.map((e) => e.payload.data.userId))).toEqual(
+        new Set(['alice']),
+      );
+    } finally {
+      alice.disconnect();
+    }
+  });
+
+  it('refuses tokens for users the demo does not have', async () => {
+    const response = await fetch(url + '/demo/token?user=mallory');
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toBe('user must be one of alice, bob, carol');
+  });
+
   it('refuses symbols the demo does not list', async () => {
     const answer = await command(socket, 'subscribe', { channel: 'trades', symbol: 'DOGEUSDT' });
     expect(answer.error.code).toBe('INVALID_SYMBOL');

@@ -74,12 +74,12 @@ describe('private channels: JWT at the door (HS256, issuer and audience)', () =>
       auth: { token: hsToken('carol', { claims: { ...claims, roles: ['admin', 'support'] } }) },
     });
     const server = gateway.app.get(AppWebSocketGateway).server;
-    const data = server.sockets.get(socket!.id)!.data as ConnectionData;
+    const data = server.sockets.get(socket!.id!)!.data as ConnectionData;
     expect(data.roles).toEqual(['admin', 'support']);
     const single = await attempt(gateway, {
       auth: { token: hsToken('dave', { claims: { ...claims, role: 'trader' } }) },
     });
-    expect((server.sockets.get(single.socket!.id)!.data as ConnectionData).roles).toEqual([
+    expect((server.sockets.get(single.socket!.id!)!.data as ConnectionData).roles).toEqual([
       'trader',
     ]);
   });

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { AddressInfo } from 'node:net';
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { RealtimeModuleOptions } from '#realtime';
 import { createGatewayApp } from '../../apps/gateway/src/gateway-app.js';
 
@@ -28,7 +28,7 @@ export class GatewayHarness {
 
   /** A real socket.io-client connection to the namespace, connected and greeted. */
   async connect(
-    options: { auth?: Record<string, unknown>; query?: Record<string, string> } = {},
+    options: Pick<Partial<ManagerOptions & SocketOptions>, 'auth' | 'query' | 'extraHeaders'> = {},
   ): Promise<Socket> {
     const socket = io(`${this.url}/ws`, {
       transports: ['websocket'],

@@ -2,17 +2,26 @@ import { Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { RealtimeModule } from '#realtime';
 import { HealthController } from '../../gateway/src/health/health.controller.js';
+import { DemoTokenController } from './auth/demo-token.controller.js';
+import { DEMO_JWT_SECRET } from './auth/demo-users.js';
 import { DemoPageController } from './page/demo-page.controller.js';
 import { DEMO_MARKETS } from './simulator/simulated-market.js';
 import { MarketSimulator } from './simulator/market-simulator.service.js';
+import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
 
-/** The embedded default: the library in-process, fed by a simulator, no external service. */
+/**
+ * The embedded default: the library in-process, fed by simulators of a market and of a
+ * few users' trading, no external service.
+ */
 @Module({
   imports: [
     EventEmitterModule.forRoot(),
-    RealtimeModule.forRoot({ symbols: DEMO_MARKETS.map((market) => market.symbol) }),
+    RealtimeModule.forRoot({
+      symbols: DEMO_MARKETS.map((market) => market.symbol),
+      auth: { secret: DEMO_JWT_SECRET },
+    }),
   ],
-  controllers: [DemoPageController, HealthController],
-  providers: [MarketSimulator],
+  controllers: [DemoPageController, DemoTokenController, HealthController],
+  providers: [MarketSimulator, UserActivitySimulator],
 })
 export class DemoAppModule {}
