@@ -75,7 +75,7 @@ describe('demo app (npm start)', () => {
   it('signs demo users in and streams their private events', async () => {
     const response = await fetch(url + '/demo/token?user=alice');
     expect(response.status).toBe(200);
-    const { token, userId, expiresAt } = await response.json();
+    const { token, userId, expiresAt } = (await response.json()) as any;
     expect(userId).toBe('alice');
     expect(expiresAt).toBeGreaterThan(Date.now() + 60_000);
     const alice = io(url + '/ws', {
@@ -111,7 +111,7 @@ describe('demo app (npm start)', () => {
   it('refuses tokens for users the demo does not have', async () => {
     const response = await fetch(url + '/demo/token?user=mallory');
     expect(response.status).toBe(400);
-    expect((await response.json()).message).toBe('user must be one of alice, bob, carol');
+    expect(((await response.json()) as any).message).toBe('user must be one of alice, bob, carol');
   });
 
   it('refuses symbols the demo does not list', async () => {
