@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { AddressInfo } from 'node:net';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { RealtimeModuleOptions } from '#realtime';
+import type { GatewayConfig } from '../../apps/gateway/src/config/gateway-config.js';
 import { createGatewayApp } from '../../apps/gateway/src/gateway-app.js';
 
 /** The standalone gateway, started in this process on a free loopback port. */
@@ -15,8 +16,11 @@ export class GatewayHarness {
     readonly url: string,
   ) {}
 
-  static async start(realtime: RealtimeModuleOptions = {}): Promise<GatewayHarness> {
-    const app = await createGatewayApp({ port: 0, realtime }, ['error']);
+  static async start(
+    realtime: RealtimeModuleOptions = {},
+    ingress: Pick<GatewayConfig, 'kafka' | 'publish'> = {},
+  ): Promise<GatewayHarness> {
+    const app = await createGatewayApp({ port: 0, realtime, ...ingress }, ['error']);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     return new GatewayHarness(app, `http://127.0.0.1:${port}`);

@@ -8,3 +8,4 @@ export * from './market/index.js';
 export * from './metrics/index.js';
 export * from './gateway/index.js';
 export * from './broadcast/index.js';
+export * from './ingress/index.js';

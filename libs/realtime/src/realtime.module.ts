@@ -9,6 +9,7 @@ import { RealtimeSettings } from './config/realtime-settings.js';
 import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
+import { EventIngress } from './ingress/event-ingress.service.js';
 import { AuthFailureLog } from './metrics/auth-failure-log.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
 import {
@@ -38,8 +39,10 @@ import {
     RealtimeExceptionFilter,
     AppWebSocketGateway,
     WebSocketBroadcastService,
+    EventIngress,
   ],
   exports: [
+    EventIngress,
     RealtimeSettings,
     RejectedEventLog,
     AuthFailureLog,

@@ -48,6 +48,41 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it('reads the Kafka and publish variables, with defaults', () => {
+    expect(
+      loadGatewayConfig({
+        KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092',
+        PUBLISH_API_KEY: 'k'.repeat(16),
+      }),
+    ).toMatchObject({
+      kafka: {
+        brokers: ['kafka-1:9092', 'kafka-2:9092'],
+        topics: ['exchange.market-data', 'exchange.user-events', 'exchange.system-events'],
+        groupId: 'realtime-gateway',
+        clientId: 'realtime-gateway',
+        deadLetterTopic: undefined,
+      },
+      publish: { apiKey: 'k'.repeat(16), maxBodyBytes: 1024 * 1024, maxBatch: 1000 },
+    });
+    expect(
+      loadGatewayConfig({
+        KAFKA_BROKERS: '127.0.0.1:9092',
+        KAFKA_TOPICS: 'md,ue',
+        KAFKA_GROUP_ID: 'edge',
+        KAFKA_DLQ_TOPIC: 'realtime.dlq',
+        PUBLISH_API_KEY: 'k'.repeat(16),
+        PUBLISH_MAX_BODY_BYTES: '2048',
+        PUBLISH_MAX_BATCH: '10',
+      }),
+    ).toMatchObject({
+      kafka: { topics: ['md', 'ue'], groupId: 'edge', deadLetterTopic: 'realtime.dlq' },
+      publish: { maxBodyBytes: 2048, maxBatch: 10 },
+    });
+    const none = loadGatewayConfig({});
+    expect(none.kafka).toBeUndefined();
+    expect(none.publish).toBeUndefined();
+  });
+
   it('accepts a PEM public key written on one line with \\n', () => {
     const config = loadGatewayConfig({ JWT_PUBLIC_KEY: rsaPublicKey.replace(/\n/g, '\\n') });
     expect(config.realtime.auth?.publicKey).toBe(rsaPublicKey);

@@ -4,6 +4,12 @@ import {
   type JwtAlgorithm,
   type RealtimeModuleOptions,
 } from '#realtime';
+import {
+  DEFAULT_KAFKA_GROUP_ID,
+  DEFAULT_KAFKA_TOPICS,
+  type KafkaIngressOptions,
+} from '../kafka/kafka-ingress-options.js';
+import type { PublishApiOptions } from '../publish/publish-api-options.js';
 
 /** The standalone gateway's configuration, read from environment variables. */
 export interface GatewayConfig {
@@ -13,6 +19,10 @@ export interface GatewayConfig {
   host?: string;
   /** The module's options, from `CORS_ORIGINS`, `SYMBOLS` and the `JWT_*` variables. */
   realtime: RealtimeModuleOptions;
+  /** Kafka ingress, when `KAFKA_BROKERS` is set. */
+  kafka?: KafkaIngressOptions;
+  /** HTTP publish API, when `PUBLISH_API_KEY` is set. */
+  publish?: PublishApiOptions;
 }
 
 /** A configuration mistake; its message is the one line the operator sees. */
@@ -53,7 +63,81 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     if (!(error instanceof RealtimeOptionsError)) throw error;
     throw new ConfigError(VARIABLE_OF_OPTION[error.option] ?? error.option, error.problem);
   }
-  return { port: port(env.PORT), host: nonEmpty(env.HOST), realtime };
+  return {
+    port: port(env.PORT),
+    host: nonEmpty(env.HOST),
+    realtime,
+    kafka: kafka(env),
+    publish: publish(env),
+  };
+}
+
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+function kafka(env: NodeJS.ProcessEnv): KafkaIngressOptions | undefined {
+  const brokers = list(env.KAFKA_BROKERS);
+  if (!brokers) {
+    for (const variable of ['KAFKA_TOPICS', 'KAFKA_GROUP_ID', 'KAFKA_DLQ_TOPIC']) {
+      if (nonEmpty(env[variable])) throw new ConfigError(variable, 'needs KAFKA_BROKERS');
+    }
+    return undefined;
+  }
+  for (const broker of brokers) {
+    if (!BROKER.test(broker))
+      throw new ConfigError('KAFKA_BROKERS', `entries must be host:port, got "${broker}"`);
+  }
+  const topics = list(env.KAFKA_TOPICS) ?? DEFAULT_KAFKA_TOPICS;
+  const deadLetterTopic = nonEmpty(env.KAFKA_DLQ_TOPIC);
+  for (const [variable, topic] of [
+    ...topics.map((t: string) => ['KAFKA_TOPICS', t]),
+    ['KAFKA_DLQ_TOPIC', deadLetterTopic],
+  ]) {
+    if (topic !== undefined && !TOPIC.test(topic)) {
+      throw new ConfigError(
+        variable!,
+        `entries must be Kafka topic names (A-Z a-z 0-9 . _ -), got "${topic}"`,
+      );
+    }
+  }
+  if (deadLetterTopic && topics.includes(deadLetterTopic)) {
+    throw new ConfigError('KAFKA_DLQ_TOPIC', 'must not be one of KAFKA_TOPICS');
+  }
+  return {
+    brokers,
+    topics,
+    groupId: nonEmpty(env.KAFKA_GROUP_ID) ?? DEFAULT_KAFKA_GROUP_ID,
+    clientId: nonEmpty(env.KAFKA_CLIENT_ID) ?? 'realtime-gateway',
+    deadLetterTopic,
+  };
+}
+
+function publish(env: NodeJS.ProcessEnv): PublishApiOptions | undefined {
+  const apiKey = nonEmpty(env.PUBLISH_API_KEY);
+  if (!apiKey) return undefined;
+  if (apiKey.length < 16)
+    throw new ConfigError('PUBLISH_API_KEY', 'must be at least 16 characters');
+  return {
+    apiKey,
+    maxBodyBytes:
+      integer('PUBLISH_MAX_BODY_BYTES', env.PUBLISH_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024) ??
+      1024 * 1024,
+    maxBatch: integer('PUBLISH_MAX_BATCH', env.PUBLISH_MAX_BATCH, 1, 100_000) ?? 1000,
+  };
+}
+
+function integer(
+  variable: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(variable, `must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
 }
 
 function port(value: string | undefined): number {

@@ -1,0 +1,2 @@
+export * from './ingress-message.js';
+export * from './event-ingress.service.js';
