@@ -40,6 +40,7 @@ describe('demo app (npm start)', () => {
     expect(html).toContain('/socket.io/socket.io.min.js');
     expect(html).toContain("io('/ws'");
     expect((await fetch(url + '/socket.io/socket.io.min.js')).status).toBe(200);
+    expect((await fetch(url + '/health/ready')).status).toBe(200);
   });
 
   it('streams every public event within a few seconds', async () => {
