@@ -46,7 +46,7 @@ describe('public market channels (gateway e2e)', () => {
   let gateway: GatewayHarness;
 
   beforeAll(async () => {
-    gateway = await GatewayHarness.start();
+    gateway = await GatewayHarness.start({ allTickersIntervalMs: 100 });
   });
   afterAll(async () => {
     await gateway.stop();
@@ -92,7 +92,6 @@ describe('public market channels (gateway e2e)', () => {
     emit(RealtimeEvent.OrderBookSnapshot, snapshot('BTCUSDT', 10));
     for (let i = 0; i < rounds; i++) {
       emit(RealtimeEvent.TickerUpdate, ticker('BTCUSDT', i));
-      emit(RealtimeEvent.TickersUpdate, { tickers: [ticker('BTCUSDT', i), ticker('ETHUSDT', i)] });
       emit(RealtimeEvent.OrderBookUpdate, update('BTCUSDT', 11 + i));
       emit(RealtimeEvent.Trade, trade('BTCUSDT', i));
       emit(RealtimeEvent.KlineUpdate, kline('BTCUSDT', '1m', i));
@@ -114,14 +113,28 @@ describe('public market channels (gateway e2e)', () => {
     const range = (from: number, count: number) =>
       Array.from({ length: count }, (_, i) => from + i);
     expectEnvelopes('ticker.update', { channel: 'ticker', symbol: 'BTCUSDT' }, range(1, rounds));
-    expectEnvelopes('tickers.update', { channel: 'ticker', symbol: 'all' }, range(1, rounds));
-    expectEnvelopes('orderbook.snapshot', { channel: 'orderbook', symbol: 'BTCUSDT' }, [1]);
-    // Snapshot and updates share the order-book room, and so its sequence.
-    expectEnvelopes(
-      'orderbook.update',
-      { channel: 'orderbook', symbol: 'BTCUSDT' },
-      range(2, rounds),
-    );
+    // ticker:all is built by the gateway: the latest ticker of every symbol, every 100 ms here.
+    const [digest] = await recorder.waitFor('tickers.update', 1, 2000);
+    expect(digest).toEqual({
+      channel: 'ticker',
+      event: 'tickers.update',
+      symbol: 'all',
+      seq: 1,
+      ts: expect.any(Number),
+      data: { tickers: [ticker('BTCUSDT', rounds - 1)], timestamp: expect.any(Number) },
+    });
+    // Order-book events carry the gateway's checksum; snapshot and updates share one sequence.
+    const withChecksum = (event: string) =>
+      sent[event]!.map((data, i) => ({
+        channel: 'orderbook',
+        symbol: 'BTCUSDT',
+        event,
+        seq: event === 'orderbook.snapshot' ? 1 : i + 2,
+        ts: expect.any(Number),
+        data: { ...(data as object), checksum: expect.any(Number) },
+      }));
+    expect(recorder.payloads('orderbook.snapshot')).toEqual(withChecksum('orderbook.snapshot'));
+    expect(recorder.payloads('orderbook.update')).toEqual(withChecksum('orderbook.update'));
     expectEnvelopes('trade', { channel: 'trades', symbol: 'BTCUSDT' }, range(1, rounds));
     expectEnvelopes(
       'kline.update',
@@ -169,25 +182,21 @@ describe('public market channels (gateway e2e)', () => {
     const eth = await gateway.connect();
     const btcEvents = new Recorder(btc, ['trade', 'kline.update']);
     const ethEvents = new Recorder(eth, ['trade', 'kline.update']);
-    await command(btc, 'subscribe', { channel: 'trades', symbol: 'BTCUSDT' });
-    await command(btc, 'subscribe', { channel: 'klines', symbol: 'BTCUSDT', interval: '5m' });
-    await command(eth, 'subscribe', { channel: 'trades', symbol: 'ETHUSDT' });
-    await command(eth, 'subscribe', { channel: 'klines', symbol: 'ETHUSDT', interval: '5m' });
+    await command(btc, 'subscribe', { channel: 'trades', symbol: 'TWOBTC' });
+    await command(btc, 'subscribe', { channel: 'klines', symbol: 'TWOBTC', interval: '5m' });
+    await command(eth, 'subscribe', { channel: 'trades', symbol: 'TWOETH' });
+    await command(eth, 'subscribe', { channel: 'klines', symbol: 'TWOETH', interval: '5m' });
     for (let i = 0; i < 10; i++) {
-      gateway.emitter.emit(RealtimeEvent.Trade, trade('BTCUSDT', i));
-      gateway.emitter.emit(RealtimeEvent.Trade, trade('ETHUSDT', i));
-      gateway.emitter.emit(RealtimeEvent.KlineUpdate, kline('ETHUSDT', '5m', i));
-      gateway.emitter.emit(RealtimeEvent.KlineUpdate, kline('ETHUSDT', '1M', i));
+      gateway.emitter.emit(RealtimeEvent.Trade, trade('TWOBTC', i));
+      gateway.emitter.emit(RealtimeEvent.Trade, trade('TWOETH', i));
+      gateway.emitter.emit(RealtimeEvent.KlineUpdate, kline('TWOETH', '5m', i));
+      gateway.emitter.emit(RealtimeEvent.KlineUpdate, kline('TWOETH', '1M', i));
     }
     await roundTrip(btc);
     await roundTrip(eth);
-    expect(btcEvents.payloads('trade').map((e) => e.data.symbol)).toEqual(
-      Array(10).fill('BTCUSDT'),
-    );
+    expect(btcEvents.payloads('trade').map((e) => e.data.symbol)).toEqual(Array(10).fill('TWOBTC'));
     expect(btcEvents.payloads('kline.update')).toEqual([]);
-    expect(ethEvents.payloads('trade').map((e) => e.data.symbol)).toEqual(
-      Array(10).fill('ETHUSDT'),
-    );
+    expect(ethEvents.payloads('trade').map((e) => e.data.symbol)).toEqual(Array(10).fill('TWOETH'));
     expect(ethEvents.payloads('kline.update').map((e) => e.interval)).toEqual(Array(10).fill('5m'));
   });
 

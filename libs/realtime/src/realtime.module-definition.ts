@@ -22,6 +22,17 @@ export interface RealtimeModuleOptions {
    * channels only and refuses every token (`AUTH_INVALID`).
    */
   auth?: RealtimeAuthOptions;
+  /** Levels kept per side of each order book; worse ones are dropped. Default 1000. */
+  orderBookDepth?: number;
+  /** Trades a new `trades` subscriber gets first. Default 20. */
+  recentTrades?: number;
+  /**
+   * Ticker conflation window in milliseconds: at most one `ticker.update` per symbol per
+   * window, and the latest always at the window's end. 0 (default) sends every ticker.
+   */
+  tickerConflationMs?: number;
+  /** How often `ticker:all` subscribers get `tickers.update` when a ticker changed. Default 1000. */
+  allTickersIntervalMs?: number;
 }
 
 export const {

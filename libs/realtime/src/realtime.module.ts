@@ -10,6 +10,7 @@ import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
 import { EventIngress } from './ingress/event-ingress.service.js';
+import { MarketState } from './market/market-state.service.js';
 import { AuthFailureLog } from './metrics/auth-failure-log.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
 import {
@@ -30,6 +31,7 @@ import {
       inject: [REALTIME_MODULE_OPTIONS],
     },
     RoomSequencer,
+    MarketState,
     RejectedEventLog,
     AuthFailureLog,
     TokenVerifier,
@@ -42,6 +44,7 @@ import {
     EventIngress,
   ],
   exports: [
+    MarketState,
     EventIngress,
     RealtimeSettings,
     RejectedEventLog,

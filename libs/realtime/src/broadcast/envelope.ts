@@ -1,5 +1,9 @@
 import type { Channel, KlineInterval } from '../events/channels.js';
-import type { RealtimeEventName, RealtimeEventPayloads } from '../events/event-catalogue.js';
+import type {
+  EventDefinition,
+  RealtimeEventName,
+  RealtimeEventPayloads,
+} from '../events/event-catalogue.js';
 
 /** What a client receives for every domain event; the Socket.IO event name is `event`. */
 export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
@@ -9,10 +13,35 @@ export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
   symbol?: string;
   /** The kline interval, on `kline.update` only. */
   interval?: KlineInterval;
-  /** One more for every message this room was sent; starts at 1 when the room gets its first subscriber. */
+  /**
+   * One more for every message this room was sent; starts at 1 when the room gets its first
+   * subscriber. A replayed message carries the room's current value, so the next live one is +1.
+   */
   seq: number;
   /** When the gateway sent it, in milliseconds since the epoch. */
   ts: number;
-  /** The event's payload exactly as published. */
+  /** Present (true) on what a new subscriber gets first: the current state, not news. */
+  replay?: true;
+  /** The event's payload as published (order-book events with the gateway's `checksum`). */
   data: RealtimeEventPayloads[E];
+}
+
+export function envelope(
+  definition: EventDefinition,
+  symbol: string | undefined,
+  interval: KlineInterval | undefined,
+  seq: number,
+  data: unknown,
+  replay?: true,
+): Envelope {
+  return {
+    channel: definition.channel,
+    event: definition.event,
+    symbol,
+    interval,
+    seq,
+    ts: Date.now(),
+    replay,
+    data,
+  } as Envelope;
 }

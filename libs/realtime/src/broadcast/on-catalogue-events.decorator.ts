@@ -13,6 +13,7 @@ export interface CatalogueEventHandler {
 export function OnCatalogueEvents(definitions: Iterable<EventDefinition>): ClassDecorator {
   return (target) => {
     for (const definition of definitions) {
+      if (definition.builtByGateway) continue;
       const descriptor: PropertyDescriptor = {
         value(this: CatalogueEventHandler, payload: unknown): void {
           this.handleCatalogueEvent(definition, payload);

@@ -14,6 +14,11 @@ export class RoomSequencer {
     return seq;
   }
 
+  /** The last seq the room was sent; 0 before its first message. */
+  current(room: string): number {
+    return this.lastSeq.get(room) ?? 0;
+  }
+
   forget(room: string): void {
     this.lastSeq.delete(room);
   }

@@ -1,31 +1,68 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ALL_SYMBOLS, type KlineInterval } from '../events/channels.js';
-import { EVENT_CATALOGUE, type EventDefinition } from '../events/event-catalogue.js';
+import {
+  EVENT_CATALOGUE,
+  RealtimeEvent,
+  eventDefinition,
+  type EventDefinition,
+} from '../events/event-catalogue.js';
 import { checkEventPayload } from '../events/event-validator.js';
 import { TICKER_ALL_ROOM, marketRoom, userRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
+import { MarketState } from '../market/market-state.service.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
-import type { Envelope } from './envelope.js';
+import { envelope } from './envelope.js';
 import { OnCatalogueEvents, type CatalogueEventHandler } from './on-catalogue-events.decorator.js';
 import { RoomSequencer } from './room-sequencer.js';
+import { TickerConflator } from './ticker-conflator.js';
+
+type Payload = Record<string, unknown>;
 
 /** The sequence key of events that go to every connection. */
 const EVERYONE = '*';
+const TICKER_UPDATE = eventDefinition(RealtimeEvent.TickerUpdate)!;
+const TICKERS_UPDATE = eventDefinition(RealtimeEvent.TickersUpdate)!;
 
 /**
  * Listens on EventEmitter2 for every catalogue event, whichever ingress emitted it, and
- * delivers it to its room: validate, derive the room, wrap in the envelope, emit once.
+ * delivers it to its room: validate, update the market state, derive the room, wrap in the
+ * envelope, emit once.
  */
 @Injectable()
 @OnCatalogueEvents(EVENT_CATALOGUE.values())
-export class WebSocketBroadcastService implements CatalogueEventHandler {
+export class WebSocketBroadcastService
+  implements CatalogueEventHandler, OnModuleInit, OnModuleDestroy
+{
+  private readonly tickerConflator: TickerConflator<Payload> | undefined;
+  private allTickersTimer: NodeJS.Timeout | undefined;
+
   constructor(
     @Inject(AppWebSocketGateway) private readonly gateway: AppWebSocketGateway,
     @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(RejectedEventLog) private readonly rejected: RejectedEventLog,
-  ) {}
+    @Inject(MarketState) private readonly market: MarketState,
+  ) {
+    if (settings.tickerConflationMs > 0) {
+      this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
+        this.send(TICKER_UPDATE, ticker),
+      );
+    }
+  }
+
+  onModuleInit(): void {
+    this.allTickersTimer = setInterval(() => {
+      const digest = this.market.tickersDigest(Date.now());
+      if (digest) this.send(TICKERS_UPDATE, digest);
+    }, this.settings.allTickersIntervalMs);
+    this.allTickersTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.allTickersTimer);
+    this.tickerConflator?.dispose();
+  }
 
   handleCatalogueEvent(definition: EventDefinition, payload: unknown): void {
     this.deliver(definition, payload);
@@ -38,7 +75,24 @@ export class WebSocketBroadcastService implements CatalogueEventHandler {
       this.rejected.refuse('emitter', definition.event, violation);
       return false;
     }
-    const data = payload as Record<string, unknown>;
+    let data = payload as Payload;
+    if (definition.routing === 'symbol' || definition.routing === 'symbolInterval') {
+      const admitted = this.market.admit(definition, data);
+      if (admitted === null) return true;
+      data = admitted;
+      if (
+        definition === TICKER_UPDATE &&
+        this.tickerConflator &&
+        !this.tickerConflator.offer(data.symbol as string, data)
+      ) {
+        return true;
+      }
+    }
+    this.send(definition, data);
+    return true;
+  }
+
+  private send(definition: EventDefinition, data: Payload): void {
     const server = this.gateway.server;
     let room: string;
     let symbol: string | undefined;
@@ -63,31 +117,17 @@ export class WebSocketBroadcastService implements CatalogueEventHandler {
       case 'everyone':
         server.emit(
           definition.event,
-          this.envelope(definition, EVERYONE, undefined, undefined, data),
+          envelope(definition, undefined, undefined, this.sequencer.next(EVERYONE), data),
         );
-        return true;
+        return;
     }
     // Nobody here listens: no envelope, and no sequence count to keep for the room.
-    if (!server.adapter.rooms.has(room)) return true;
-    server.to(room).emit(definition.event, this.envelope(definition, room, symbol, interval, data));
-    return true;
-  }
-
-  private envelope(
-    definition: EventDefinition,
-    room: string,
-    symbol: string | undefined,
-    interval: KlineInterval | undefined,
-    data: Record<string, unknown>,
-  ): Envelope {
-    return {
-      channel: definition.channel,
-      event: definition.event,
-      symbol,
-      interval,
-      seq: this.sequencer.next(room),
-      ts: Date.now(),
-      data,
-    } as Envelope;
+    if (!server.adapter.rooms.has(room)) return;
+    server
+      .to(room)
+      .emit(
+        definition.event,
+        envelope(definition, symbol, interval, this.sequencer.next(room), data),
+      );
   }
 }

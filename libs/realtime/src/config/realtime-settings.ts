@@ -11,6 +11,10 @@ export class RealtimeSettings implements ValidationContext {
   readonly symbols: SymbolRule;
   /** Token verification; null when no key is configured. */
   readonly auth: ResolvedAuth | null;
+  readonly orderBookDepth: number;
+  readonly recentTrades: number;
+  readonly tickerConflationMs: number;
+  readonly allTickersIntervalMs: number;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
@@ -31,5 +35,38 @@ export class RealtimeSettings implements ValidationContext {
     this.corsOrigins = origins === '*' || origins.includes('*') ? '*' : [...origins];
     this.symbols = new SymbolRule(options.symbolPattern, options.symbols);
     this.auth = resolveAuth(options.auth);
+    this.orderBookDepth = integerOption('orderBookDepth', options.orderBookDepth, 1000, 1, 100_000);
+    this.recentTrades = integerOption('recentTrades', options.recentTrades, 20, 0, 1000);
+    this.tickerConflationMs = integerOption(
+      'tickerConflationMs',
+      options.tickerConflationMs,
+      0,
+      0,
+      60_000,
+    );
+    this.allTickersIntervalMs = integerOption(
+      'allTickersIntervalMs',
+      options.allTickersIntervalMs,
+      1000,
+      50,
+      60_000,
+    );
   }
+}
+
+function integerOption(
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RealtimeOptionsError(
+      option,
+      `must be an integer from ${min} to ${max}, got ${value}`,
+    );
+  }
+  return value;
 }

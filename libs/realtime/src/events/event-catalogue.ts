@@ -49,6 +49,8 @@ export type Routing = 'symbol' | 'symbolInterval' | 'allSymbols' | 'user' | 'eve
 
 interface EventDefinitionBase<S extends PayloadSchema> {
   readonly event: RealtimeEventName;
+  /** Built by the gateway from other events; never accepted from an ingress. */
+  readonly builtByGateway?: boolean;
   readonly schema: S;
   /** A check across fields, run once the schema passed: why the payload is wrong, or null. */
   readonly refine?: (payload: Readonly<Record<string, unknown>>) => string | null;
@@ -226,7 +228,10 @@ const E = RealtimeEvent;
 
 const definitions = {
   [E.TickerUpdate]: market(E.TickerUpdate, 'ticker', 'symbol', tickerSchema),
-  [E.TickersUpdate]: market(E.TickersUpdate, 'ticker', 'allSymbols', tickersSchema),
+  [E.TickersUpdate]: {
+    ...market(E.TickersUpdate, 'ticker', 'allSymbols', tickersSchema),
+    builtByGateway: true,
+  },
   [E.OrderBookSnapshot]: market(
     E.OrderBookSnapshot,
     'orderbook',

@@ -211,6 +211,21 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
   }
 }
 
+const UNSIGNED_DECIMAL = /^\d{1,40}(\.\d{1,40})?$/;
+/** Doubles hold 15 significant decimal digits exactly: prices within that order exactly. */
+const MAX_PRICE_DIGITS = 15;
+
+function significantDigits(decimal: string): number {
+  let start = 0;
+  while (start < decimal.length && (decimal[start] === '0' || decimal[start] === '.')) start++;
+  let end = decimal.length;
+  if (decimal.includes('.'))
+    while (end > start && (decimal[end - 1] === '0' || decimal[end - 1] === '.')) end--;
+  let digits = 0;
+  for (let i = start; i < end; i++) if (decimal[i] !== '.') digits++;
+  return digits;
+}
+
 function levelsProblem(value: unknown): Problem | null {
   if (!Array.isArray(value)) return mismatch('an array of [price, quantity] levels', value);
   if (value.length > MAX_LEVELS_PER_SIDE) {
@@ -221,15 +236,23 @@ function levelsProblem(value: unknown): Problem | null {
   }
   for (let i = 0; i < value.length; i++) {
     const level: unknown = value[i];
+    let problem: Problem | null = null;
     if (
       !Array.isArray(level) ||
       level.length !== 2 ||
       typeof level[0] !== 'string' ||
       typeof level[1] !== 'string' ||
-      !DECIMAL.test(level[0]) ||
-      !DECIMAL.test(level[1])
+      !UNSIGNED_DECIMAL.test(level[0]) ||
+      !UNSIGNED_DECIMAL.test(level[1])
     ) {
-      const problem = mismatch('a [price, quantity] pair of decimal strings', level);
+      problem = mismatch('a [price, quantity] pair of non-negative decimal strings', level);
+    } else if (significantDigits(level[0]) > MAX_PRICE_DIGITS) {
+      problem = problemOf(
+        RealtimeErrorCode.InvalidPayload,
+        `price ${describeValue(level[0])} has more than ${MAX_PRICE_DIGITS} significant digits`,
+      );
+    }
+    if (problem) {
       problem.at = `[${i}]`;
       return problem;
     }

@@ -14,8 +14,10 @@ import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { Namespace, Socket } from 'socket.io';
 import { ConnectionAuthenticator } from '../auth/connection-authenticator.js';
 import { SessionLifetime } from '../auth/session-lifetime.service.js';
+import { envelope } from '../broadcast/envelope.js';
 import { RoomSequencer } from '../broadcast/room-sequencer.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
+import { MarketState } from '../market/market-state.service.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
 import { userRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
@@ -46,6 +48,7 @@ export class AppWebSocketGateway
     @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
     @Inject(ConnectionAuthenticator) private readonly authenticator: ConnectionAuthenticator,
     @Inject(SessionLifetime) private readonly sessions: SessionLifetime,
+    @Inject(MarketState) private readonly market: MarketState,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -95,8 +98,16 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
+    const alreadySubscribed = client.rooms.has(room);
     client.join(room);
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
+    if (alreadySubscribed) return;
+    // Joined and replayed in one tick: no room message can fall between the two, and the
+    // room's next message carries seq + 1.
+    const seq = this.sequencer.current(room);
+    for (const { definition, data } of this.market.replay(channel, symbol, interval)) {
+      client.emit(definition.event, envelope(definition, symbol, interval, seq, data, true));
+    }
   }
 
   @SubscribeMessage(ClientEvent.Unsubscribe)

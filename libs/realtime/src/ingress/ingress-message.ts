@@ -51,6 +51,12 @@ export function checkIngressMessage(
   const definition = eventDefinition(event);
   if (!definition)
     return shape('event', `${describeValue(event)} is not an event of the catalogue`);
+  if (definition.builtByGateway) {
+    return shape(
+      'event',
+      `${describeValue(event)} is built by the gateway; publish its parts instead`,
+    );
+  }
   const violation = checkEventPayload(definition, data, context);
   return violation ? { ...violation, event } : { definition, data };
 }

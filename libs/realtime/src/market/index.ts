@@ -1,1 +1,5 @@
 export * from './symbol-rule.js';
+export * from './crc32.js';
+export * from './order-book.js';
+export * from './order-book-sequencer.js';
+export * from './market-state.service.js';

@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RealtimeSettings } from '../config/realtime-settings.js';
+import type { KlineInterval, MarketChannel } from '../events/channels.js';
+import { RealtimeEvent, eventDefinition, type EventDefinition } from '../events/event-catalogue.js';
+import { marketRoom } from '../events/rooms.js';
+import { CountedLog } from '../metrics/counted-log.js';
+import { OrderBookSequencer } from './order-book-sequencer.js';
+
+type Payload = Record<string, unknown>;
+
+/** A message a new subscriber gets before the live stream. */
+export interface ReplayedEvent {
+  readonly definition: EventDefinition;
+  readonly data: Payload;
+}
+
+/**
+ * The market's current state, kept from the events that pass: each order book, the latest
+ * ticker per symbol, the current kline per symbol and interval, the last trades. It decides
+ * which order-book events go out, and what a new subscriber gets first.
+ */
+@Injectable()
+export class MarketState {
+  private readonly books: OrderBookSequencer;
+  private readonly heldBack = new CountedLog(new Logger('OrderBooks'));
+  private readonly tickers = new Map<string, Payload>();
+  private readonly klines = new Map<string, Payload>();
+  private readonly trades = new Map<string, Payload[]>();
+  private tickersChanged = false;
+
+  constructor(@Inject(RealtimeSettings) private readonly settings: RealtimeSettings) {
+    this.books = new OrderBookSequencer(settings.orderBookDepth);
+  }
+
+  /**
+   * Records a validated market event; returns what to deliver (order-book events carry a
+   * checksum), or null when an order-book update must be held back.
+   */
+  admit(definition: EventDefinition, data: Payload): Payload | null {
+    switch (definition.event) {
+      case RealtimeEvent.OrderBookSnapshot:
+        return this.books.snapshot(data as never);
+      case RealtimeEvent.OrderBookUpdate: {
+        const verdict = this.books.update(data as never);
+        if ('forward' in verdict) return verdict.forward;
+        if (verdict.heldBack !== 'stale') {
+          this.heldBack.record(
+            `${verdict.heldBack} ${data.symbol}`,
+            () =>
+              `Holding back ${data.symbol} order-book updates until the next snapshot: ${verdict.heldBack === 'gap' ? 'a hole in the update ids' : 'no snapshot yet'}`,
+          );
+        }
+        return null;
+      }
+      case RealtimeEvent.TickerUpdate:
+        this.tickers.set(data.symbol as string, data);
+        this.tickersChanged = true;
+        return data;
+      case RealtimeEvent.KlineUpdate:
+        this.klines.set(
+          marketRoom('klines', data.symbol as string, data.interval as KlineInterval),
+          data,
+        );
+        return data;
+      case RealtimeEvent.Trade: {
+        const recent = this.trades.get(data.symbol as string) ?? [];
+        recent.push(data);
+        if (recent.length > this.settings.recentTrades) recent.shift();
+        this.trades.set(data.symbol as string, recent);
+        return data;
+      }
+      default:
+        return data;
+    }
+  }
+
+  /** Order-book updates held back so far, by kind and symbol. */
+  heldBackCounts(): ReadonlyMap<string, number> {
+    return this.heldBack.counts();
+  }
+
+  /** What a new subscriber to `channel` / `symbol` / `interval` gets first, oldest first. */
+  replay(channel: MarketChannel, symbol: string, interval?: KlineInterval): ReplayedEvent[] {
+    const events: ReplayedEvent[] = [];
+    const add = (event: string, data: Payload | undefined) => {
+      if (data) events.push({ definition: eventDefinition(event)!, data });
+    };
+    switch (channel) {
+      case 'ticker':
+        if (symbol === 'all') {
+          if (this.tickers.size > 0) add(RealtimeEvent.TickersUpdate, this.allTickers());
+        } else add(RealtimeEvent.TickerUpdate, this.tickers.get(symbol));
+        break;
+      case 'orderbook':
+        add(RealtimeEvent.OrderBookSnapshot, this.books.current(symbol));
+        break;
+      case 'klines':
+        add(RealtimeEvent.KlineUpdate, this.klines.get(marketRoom('klines', symbol, interval)));
+        break;
+      case 'trades':
+        for (const trade of this.trades.get(symbol) ?? []) add(RealtimeEvent.Trade, trade);
+        break;
+    }
+    return events;
+  }
+
+  /** `tickers.update` for `ticker:all`, when a ticker changed since the last call; else null. */
+  tickersDigest(now: number): Payload | null {
+    if (!this.tickersChanged) return null;
+    this.tickersChanged = false;
+    return this.allTickers(now);
+  }
+
+  private allTickers(now = Date.now()): Payload {
+    return { tickers: [...this.tickers.values()], timestamp: now };
+  }
+}
