@@ -12,8 +12,8 @@ import { DEMO_MARKETS, SimulatedMarket } from './simulated-market.js';
 const PERIOD = {
   ticker: 250,
   book: 200,
-  bookSnapshot: 5_000,
-  allTickers: 1_000,
+  // A real feed snapshots rarely; the gateway gives new subscribers its own copy at once.
+  bookSnapshot: 60_000,
   tradeMin: 200,
   tradeMax: 800,
 };
@@ -43,13 +43,6 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
         this.events.emit(RealtimeEvent.OrderBookUpdate, market.bookUpdate());
     });
     this.every(PERIOD.bookSnapshot, () => this.publishSnapshots());
-    this.every(PERIOD.allTickers, () => {
-      const now = Date.now();
-      this.events.emit(RealtimeEvent.TickersUpdate, {
-        tickers: this.markets.map((market) => market.ticker(now)),
-        timestamp: now,
-      });
-    });
     for (const market of this.markets) this.scheduleTrade(market);
     this.publishSnapshots();
   }

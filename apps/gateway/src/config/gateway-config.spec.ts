@@ -36,6 +36,10 @@ describe('loadGatewayConfig', () => {
       realtime: {
         corsOrigins: ['https://a.example', 'http://localhost:5173'],
         symbols: ['BTCUSDT', 'ETHUSDT'],
+        orderBookDepth: undefined,
+        recentTrades: undefined,
+        tickerConflationMs: 100,
+        allTickersIntervalMs: undefined,
         auth: {
           secret: SECRET,
           publicKey: undefined,

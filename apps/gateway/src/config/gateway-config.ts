@@ -41,6 +41,10 @@ const VARIABLE_OF_OPTION: Record<string, string> = {
   'auth.publicKey': 'JWT_PUBLIC_KEY',
   'auth.algorithms': 'JWT_ALGORITHMS',
   'auth.clockSkewSeconds': 'JWT_CLOCK_SKEW_SECONDS',
+  orderBookDepth: 'ORDERBOOK_DEPTH',
+  recentTrades: 'RECENT_TRADES',
+  tickerConflationMs: 'TICKER_CONFLATION_MS',
+  allTickersIntervalMs: 'ALL_TICKERS_INTERVAL_MS',
 };
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -56,6 +60,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       audience: list(env.JWT_AUDIENCE),
       clockSkewSeconds: number('JWT_CLOCK_SKEW_SECONDS', env.JWT_CLOCK_SKEW_SECONDS),
     },
+    orderBookDepth: number('ORDERBOOK_DEPTH', env.ORDERBOOK_DEPTH),
+    recentTrades: number('RECENT_TRADES', env.RECENT_TRADES),
+    // A gateway for many clients conflates tickers by default; the module alone does not.
+    tickerConflationMs: number('TICKER_CONFLATION_MS', env.TICKER_CONFLATION_MS) ?? 100,
+    allTickersIntervalMs: number('ALL_TICKERS_INTERVAL_MS', env.ALL_TICKERS_INTERVAL_MS),
   };
   try {
     new RealtimeSettings(realtime);

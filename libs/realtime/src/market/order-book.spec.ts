@@ -1,53 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { crc32 } from './crc32.js';
-import { OrderBook, type BookLevel } from './order-book.js';
-
-/** A deterministic generator, so a failure can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** The obvious book: a map per side, sorted only when asked. */
-class ReferenceBook {
-  bids = new Map<string, string>();
-  asks = new Map<string, string>();
-  apply(side: 'bids' | 'asks', levels: BookLevel[]): void {
-    for (const [price, quantity] of levels) {
-      if (Number(quantity) === 0) this[side].delete(price);
-      else this[side].set(price, quantity);
-    }
-  }
-  sorted(side: 'bids' | 'asks'): BookLevel[] {
-    const direction = side === 'bids' ? -1 : 1;
-    return [...this[side]].sort((a, b) => direction * (Number(a[0]) - Number(b[0])));
-  }
-  checksum(): number {
-    const bids = this.sorted('bids');
-    const asks = this.sorted('asks');
-    const parts: string[] = [];
-    for (let i = 0; i < 25; i++) {
-      if (bids[i]) parts.push(...bids[i]!);
-      if (asks[i]) parts.push(...asks[i]!);
-    }
-    return zlibCrc32(parts.join(':')) >>> 0;
-  }
-}
-
-function randomLevels(random: () => number, count: number, low: number, high: number): BookLevel[] {
-  return Array.from({ length: count }, () => {
-    const price = (low + Math.floor(random() * (high - low)) / 100).toFixed(2);
-    const quantity = random() < 0.3 ? (random() < 0.5 ? '0' : '0.000') : (random() * 10).toFixed(3);
-    return [price, quantity] as BookLevel;
-  });
-}
+import { ReferenceBook, randomLevels, seeded } from '../../../../test/support/reference-book.js';
+import { OrderBook } from './order-book.js';
 
 describe('crc32', () => {
   it('matches zlib on the checksum alphabet and beyond', () => {
