@@ -18,9 +18,19 @@ export class GatewayHarness {
 
   static async start(
     realtime: RealtimeModuleOptions = {},
-    ingress: Pick<GatewayConfig, 'kafka' | 'publish'> = {},
+    more: Partial<Omit<GatewayConfig, 'port' | 'realtime'>> = {},
   ): Promise<GatewayHarness> {
-    const app = await createGatewayApp({ port: 0, realtime, ...ingress }, ['error']);
+    const app = await createGatewayApp(
+      {
+        port: 0,
+        realtime,
+        drainTimeoutMs: 1000,
+        logLevel: 'error',
+        admin: { role: 'admin' },
+        ...more,
+      },
+      ['error'],
+    );
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     return new GatewayHarness(app, `http://127.0.0.1:${port}`);

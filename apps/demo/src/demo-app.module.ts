@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { RealtimeModule } from '#realtime';
 import { HealthController } from '../../gateway/src/health/health.controller.js';
-import { ReadinessChecks } from '../../gateway/src/health/readiness-check.js';
 import { DemoTokenController } from './auth/demo-token.controller.js';
 import { DEMO_JWT_SECRET } from './auth/demo-users.js';
 import { DemoPageController } from './page/demo-page.controller.js';
@@ -23,7 +22,6 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
     }),
   ],
   controllers: [DemoPageController, DemoTokenController, HealthController],
-  // Nothing outside the process to wait for: ready as soon as it serves.
-  providers: [MarketSimulator, UserActivitySimulator, { provide: ReadinessChecks, useValue: [] }],
+  providers: [MarketSimulator, UserActivitySimulator],
 })
 export class DemoAppModule {}

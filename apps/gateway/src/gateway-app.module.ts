@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { RealtimeModule } from '#realtime';
+import { AdminModule } from './admin/admin.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { HealthController } from './health/health.controller.js';
-import { ReadinessChecks, type ReadinessCheck } from './health/readiness-check.js';
 import { KafkaIngressModule } from './kafka/kafka-ingress.module.js';
-import { KafkaIngressServer } from './kafka/kafka-ingress.server.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { PublishApiModule } from './publish/publish-api.module.js';
 
 @Module({})
@@ -16,18 +16,11 @@ export class GatewayAppModule {
       imports: [
         EventEmitterModule.forRoot(),
         RealtimeModule.forRoot({ ...config.realtime, isGlobal: true }),
+        AdminModule.forRoot(config.admin),
         ...(config.kafka ? [KafkaIngressModule.forRoot(config.kafka)] : []),
         ...(config.publish ? [PublishApiModule.forRoot(config.publish)] : []),
       ],
-      controllers: [HealthController],
-      providers: [
-        {
-          provide: ReadinessChecks,
-          useFactory: (...checks: Array<ReadinessCheck | undefined>) =>
-            checks.filter((check) => check !== undefined),
-          inject: [{ token: KafkaIngressServer, optional: true }],
-        },
-      ],
+      controllers: [HealthController, MetricsController],
     };
   }
 }

@@ -1,22 +1,30 @@
 import 'reflect-metadata';
-import type { LogLevel } from '@nestjs/common';
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ReadinessRegistry, RedisIoAdapter } from '#realtime';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { GatewayAppModule } from './gateway-app.module.js';
 import { KafkaIngressServer } from './kafka/kafka-ingress.server.js';
 
-/** Builds the standalone gateway with its ingress connected, not yet listening. */
+/** Builds the standalone gateway with its adapter and ingress connected, not yet listening. */
 export async function createGatewayApp(
   config: GatewayConfig,
-  logger: LogLevel[] | false = ['log', 'warn', 'error'],
+  logger: LoggerService | LogLevel[] | false = ['log', 'warn', 'error'],
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayAppModule.forRoot(config), {
     logger,
     bodyParser: false,
+    // Close keep-alive HTTP connections on shutdown instead of waiting for them.
+    forceCloseConnections: true,
   });
   app.useBodyParser('json', { limit: config.publish?.maxBodyBytes ?? 100 * 1024 });
-  app.enableShutdownHooks();
+  if (config.redis) {
+    const adapter = new RedisIoAdapter(app);
+    await adapter.connect(config.redis);
+    app.useWebSocketAdapter(adapter);
+    app.get(ReadinessRegistry).add(adapter);
+  }
   if (config.kafka) {
     app.connectMicroservice({ strategy: app.get(KafkaIngressServer) }, { inheritAppConfig: true });
     // Returns at once: the transport keeps connecting in the background, see readiness.

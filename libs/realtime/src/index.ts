@@ -9,3 +9,5 @@ export * from './metrics/index.js';
 export * from './gateway/index.js';
 export * from './broadcast/index.js';
 export * from './ingress/index.js';
+export * from './cluster/index.js';
+export * from './lifecycle/index.js';

@@ -33,6 +33,8 @@ export interface RealtimeModuleOptions {
   tickerConflationMs?: number;
   /** How often `ticker:all` subscribers get `tickers.update` when a ticker changed. Default 1000. */
   allTickersIntervalMs?: number;
+  /** This instance's name in operator counts and logs. Default `{hostname}-{pid}`. */
+  instanceId?: string;
 }
 
 export const {

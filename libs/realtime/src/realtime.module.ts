@@ -11,6 +11,10 @@ import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js'
 import { SubscriptionParser } from './gateway/subscription-parser.js';
 import { EventIngress } from './ingress/event-ingress.service.js';
 import { MarketState } from './market/market-state.service.js';
+import { ClusterBus } from './cluster/cluster-bus.js';
+import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
+import { ReadinessRegistry } from './lifecycle/readiness-check.js';
+import { RealtimeMetrics } from './metrics/realtime-metrics.js';
 import { AuthFailureLog } from './metrics/auth-failure-log.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
 import {
@@ -30,6 +34,10 @@ import {
       useFactory: (options: RealtimeModuleOptions) => new RealtimeSettings(options),
       inject: [REALTIME_MODULE_OPTIONS],
     },
+    RealtimeMetrics,
+    ClusterBus,
+    ReadinessRegistry,
+    ConnectionDrain,
     RoomSequencer,
     MarketState,
     RejectedEventLog,
@@ -44,6 +52,11 @@ import {
     EventIngress,
   ],
   exports: [
+    AppWebSocketGateway,
+    RealtimeMetrics,
+    ClusterBus,
+    ReadinessRegistry,
+    ConnectionDrain,
     MarketState,
     EventIngress,
     RealtimeSettings,

@@ -29,8 +29,18 @@ describe('loadGatewayConfig', () => {
       JWT_ISSUER: 'https://auth.example',
       JWT_AUDIENCE: 'gateway,web',
       JWT_CLOCK_SKEW_SECONDS: '2',
+      REDIS_URL: 'redis://cache:6379/1',
+      REDIS_SHARDED: 'true',
+      DRAIN_TIMEOUT_MS: '5000',
+      LOG_LEVEL: 'warn',
+      ADMIN_ROLE: 'ops',
+      INSTANCE_ID: 'edge-1',
     });
-    expect(config).toEqual({
+    expect(config).toMatchObject({
+      redis: { url: 'redis://cache:6379/1', sharded: true },
+      drainTimeoutMs: 5000,
+      logLevel: 'warn',
+      admin: { role: 'ops' },
       port: 8080,
       host: '127.0.0.1',
       realtime: {
@@ -40,6 +50,7 @@ describe('loadGatewayConfig', () => {
         recentTrades: undefined,
         tickerConflationMs: 100,
         allTickersIntervalMs: undefined,
+        instanceId: 'edge-1',
         auth: {
           secret: SECRET,
           publicKey: undefined,

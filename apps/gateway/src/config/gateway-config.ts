@@ -3,6 +3,7 @@ import {
   RealtimeSettings,
   type JwtAlgorithm,
   type RealtimeModuleOptions,
+  type RedisClusterOptions,
 } from '#realtime';
 import {
   DEFAULT_KAFKA_GROUP_ID,
@@ -10,6 +11,8 @@ import {
   type KafkaIngressOptions,
 } from '../kafka/kafka-ingress-options.js';
 import type { PublishApiOptions } from '../publish/publish-api-options.js';
+import type { AdminOptions } from '../admin/admin-options.js';
+import { LOG_LEVELS, type GatewayLogLevel } from '../logging/json-logger.js';
 
 /** The standalone gateway's configuration, read from environment variables. */
 export interface GatewayConfig {
@@ -23,6 +26,14 @@ export interface GatewayConfig {
   kafka?: KafkaIngressOptions;
   /** HTTP publish API, when `PUBLISH_API_KEY` is set. */
   publish?: PublishApiOptions;
+  /** Redis adapter for many instances, when `REDIS_URL` is set. */
+  redis?: RedisClusterOptions;
+  /** `DRAIN_TIMEOUT_MS`: how long a SIGTERM may take to close every connection. Default 10000. */
+  drainTimeoutMs: number;
+  /** `LOG_LEVEL`: error, warn, info, debug or verbose. Default info. */
+  logLevel: GatewayLogLevel;
+  /** Operator endpoints (`ADMIN_ROLE`, default `admin`). */
+  admin: AdminOptions;
 }
 
 /** A configuration mistake; its message is the one line the operator sees. */
@@ -65,6 +76,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     // A gateway for many clients conflates tickers by default; the module alone does not.
     tickerConflationMs: number('TICKER_CONFLATION_MS', env.TICKER_CONFLATION_MS) ?? 100,
     allTickersIntervalMs: number('ALL_TICKERS_INTERVAL_MS', env.ALL_TICKERS_INTERVAL_MS),
+    instanceId: nonEmpty(env.INSTANCE_ID),
   };
   try {
     new RealtimeSettings(realtime);
@@ -78,7 +90,35 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     realtime,
     kafka: kafka(env),
     publish: publish(env),
+    redis: redis(env),
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', env.DRAIN_TIMEOUT_MS, 0, 600_000) ?? 10_000,
+    logLevel: logLevel(env.LOG_LEVEL),
+    admin: { role: nonEmpty(env.ADMIN_ROLE) ?? 'admin' },
   };
+}
+
+function redis(env: NodeJS.ProcessEnv): RedisClusterOptions | undefined {
+  const url = nonEmpty(env.REDIS_URL);
+  const sharded = nonEmpty(env.REDIS_SHARDED);
+  if (sharded !== undefined && sharded !== 'true' && sharded !== 'false') {
+    throw new ConfigError('REDIS_SHARDED', `must be true or false, got "${sharded}"`);
+  }
+  if (!url) {
+    if (sharded !== undefined) throw new ConfigError('REDIS_SHARDED', 'needs REDIS_URL');
+    return undefined;
+  }
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
+    throw new ConfigError('REDIS_URL', `must be a redis:// or rediss:// URL, got "${url}"`);
+  }
+  return { url, sharded: sharded === 'true' };
+}
+
+function logLevel(value: string | undefined): GatewayLogLevel {
+  const level = nonEmpty(value)?.toLowerCase() ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  }
+  return level as GatewayLogLevel;
 }
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;

@@ -1,10 +1,10 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { ReadinessChecks, type ReadinessStatus } from './readiness-check.js';
+import { ReadinessRegistry, type ReadinessStatus } from '#realtime';
 
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(ReadinessChecks) private readonly checks: ReadinessChecks) {}
+  constructor(@Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry) {}
 
   /** Liveness: the process serves HTTP. */
   @Get()
@@ -12,14 +12,13 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every dependency is usable; 503 with each part's state otherwise. */
+  /** Readiness: every dependency is usable and the instance is not draining; 503 otherwise. */
   @Get('ready')
   ready(@Res({ passthrough: true }) response: Response): {
     status: string;
     checks: Record<string, ReadinessStatus>;
   } {
-    const checks = Object.fromEntries(this.checks.map((check) => [check.name, check.readiness()]));
-    const ready = Object.values(checks).every((status) => status.ready);
+    const { ready, checks } = this.readiness.report();
     response.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return { status: ready ? 'ready' : 'not ready', checks };
   }

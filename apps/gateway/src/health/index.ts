@@ -1,2 +1,1 @@
-export * from './readiness-check.js';
 export * from './health.controller.js';

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { EventIngress } from '#realtime';
+import { Gauge } from 'prom-client';
+import { EventIngress, ReadinessRegistry, RealtimeMetrics } from '#realtime';
 import { KafkaEventBridge } from './kafka-event-bridge.js';
 import type { KafkaIngressOptions } from './kafka-ingress-options.js';
 import { KafkaIngressServer } from './kafka-ingress.server.js';
@@ -13,12 +14,26 @@ export class KafkaIngressModule {
       providers: [
         {
           provide: KafkaIngressServer,
-          useFactory: (ingress: EventIngress) =>
-            new KafkaIngressServer(
+          useFactory: (
+            ingress: EventIngress,
+            readiness: ReadinessRegistry,
+            metrics: RealtimeMetrics,
+          ) => {
+            const lag = new Gauge({
+              name: 'realtime_kafka_consumer_lag',
+              help: 'Messages behind the end of each partition, after the last batch',
+              labelNames: ['topic', 'partition'],
+              registers: [metrics.registry],
+            });
+            const server = new KafkaIngressServer(
               options,
               new KafkaEventBridge(ingress, options.deadLetterTopic).handle,
-            ),
-          inject: [EventIngress],
+              (topic, partition, behind) => lag.set({ topic, partition }, behind),
+            );
+            readiness.add(server);
+            return server;
+          },
+          inject: [EventIngress, ReadinessRegistry, RealtimeMetrics],
         },
       ],
       exports: [KafkaIngressServer],

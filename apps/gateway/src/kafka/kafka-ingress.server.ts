@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ServerKafka, type KafkaContext } from '@nestjs/microservices';
 import type { Consumer } from '@nestjs/microservices/external/kafka.interface.js';
-import type { ReadinessCheck, ReadinessStatus } from '../health/readiness-check.js';
+import type { ReadinessCheck, ReadinessStatus } from '#realtime';
 import type { KafkaIngressOptions } from './kafka-ingress-options.js';
 
 /** Where the consumer stands; `ready` once it has joined its group and fetched. */
@@ -9,6 +9,9 @@ export type KafkaIngressState = 'connecting' | 'ready' | 'reconnecting' | 'stopp
 
 /** What the gateway does with each record's value; it must not throw for bad input. */
 export type KafkaRecordHandler = (value: Buffer | null, context: KafkaContext) => Promise<void>;
+
+/** Told how far each partition is behind its end after every batch. */
+export type KafkaLagReporter = (topic: string, partition: string, behind: number) => void;
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
@@ -30,6 +33,7 @@ export class KafkaIngressServer extends ServerKafka implements ReadinessCheck {
   constructor(
     private readonly ingress: KafkaIngressOptions,
     handler: KafkaRecordHandler,
+    private readonly reportLag: KafkaLagReporter = () => undefined,
   ) {
     super({
       postfixId: '',
@@ -93,6 +97,14 @@ export class KafkaIngressServer extends ServerKafka implements ReadinessCheck {
         ready();
         this.setState('ready');
       });
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { topic, partition, offsetLag } = event.payload as {
+        topic: string;
+        partition: number;
+        offsetLag: string;
+      };
+      this.reportLag(topic, String(partition), Number(offsetLag));
     });
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };

@@ -1,4 +1,13 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { EventIngress } from '../ingress/event-ingress.service.js';
+import { RealtimeMetrics, type IngressLabel } from '../metrics/realtime-metrics.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ALL_SYMBOLS, type KlineInterval } from '../events/channels.js';
 import {
@@ -32,7 +41,7 @@ const TICKERS_UPDATE = eventDefinition(RealtimeEvent.TickersUpdate)!;
 @Injectable()
 @OnCatalogueEvents(EVENT_CATALOGUE.values())
 export class WebSocketBroadcastService
-  implements CatalogueEventHandler, OnModuleInit, OnModuleDestroy
+  implements CatalogueEventHandler, OnModuleInit, OnApplicationBootstrap, OnModuleDestroy
 {
   private readonly tickerConflator: TickerConflator<Payload> | undefined;
   private allTickersTimer: NodeJS.Timeout | undefined;
@@ -43,6 +52,9 @@ export class WebSocketBroadcastService
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(RejectedEventLog) private readonly rejected: RejectedEventLog,
     @Inject(MarketState) private readonly market: MarketState,
+    @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
+    @Inject(EventIngress) private readonly ingress: EventIngress,
+    @Inject(ClusterBus) private readonly bus: ClusterBus,
   ) {
     if (settings.tickerConflationMs > 0) {
       this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
@@ -59,22 +71,41 @@ export class WebSocketBroadcastService
     this.allTickersTimer.unref();
   }
 
+  onApplicationBootstrap(): void {
+    const server = this.gateway.server;
+    if (server) this.bus.attach(server, this.onClusterEvent, () => this.gateway.localStats());
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.allTickersTimer);
     this.tickerConflator?.dispose();
   }
 
+  /** An event from this process's emitter: deliver here, then to the other instances. */
   handleCatalogueEvent(definition: EventDefinition, payload: unknown): void {
-    this.deliver(definition, payload);
+    if (this.deliver(definition, payload, this.ingress.current ?? 'emitter')) {
+      this.bus.publish(definition.event, payload);
+    }
   }
 
+  /** An event another instance took in: deliver here only. */
+  private readonly onClusterEvent = (event: string, payload: unknown): void => {
+    const definition = eventDefinition(event);
+    if (definition && !definition.builtByGateway) this.deliver(definition, payload, 'cluster');
+  };
+
   /** Delivers one event; false when it was refused (counted and logged once per kind). */
-  deliver(definition: EventDefinition, payload: unknown): boolean {
+  deliver(
+    definition: EventDefinition,
+    payload: unknown,
+    ingress: IngressLabel = 'emitter',
+  ): boolean {
     const violation = checkEventPayload(definition, payload, this.settings);
     if (violation) {
-      this.rejected.refuse('emitter', definition.event, violation);
+      this.rejected.refuse(ingress, definition.event, violation);
       return false;
     }
+    this.metrics.eventIn(ingress, definition.event);
     let data = payload as Payload;
     if (definition.routing === 'symbol' || definition.routing === 'symbolInterval') {
       const admitted = this.market.admit(definition, data);
@@ -85,6 +116,7 @@ export class WebSocketBroadcastService
         this.tickerConflator &&
         !this.tickerConflator.offer(data.symbol as string, data)
       ) {
+        this.metrics.drop('conflated');
         return true;
       }
     }
@@ -115,7 +147,8 @@ export class WebSocketBroadcastService
         room = userRoom(String(data.userId), definition.channel);
         break;
       case 'everyone':
-        server.emit(
+        this.metrics.messageOut(definition.channel);
+        server.local.emit(
           definition.event,
           envelope(definition, undefined, undefined, this.sequencer.next(EVERYONE), data),
         );
@@ -123,7 +156,10 @@ export class WebSocketBroadcastService
     }
     // Nobody here listens: no envelope, and no sequence count to keep for the room.
     if (!server.adapter.rooms.has(room)) return;
-    server
+    this.metrics.messageOut(definition.channel);
+    this.metrics.delivered(data.timestamp, Date.now());
+    // Local rooms only: every instance delivers the events it gets to its own clients.
+    server.local
       .to(room)
       .emit(
         definition.event,

@@ -1,6 +1,7 @@
 import { resolveAuth, type ResolvedAuth } from '../auth/resolved-auth.js';
 import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
 import type { ValidationContext } from '../events/payload-schema.js';
+import { hostname } from 'node:os';
 import { SymbolRule } from '../market/symbol-rule.js';
 import type { RealtimeModuleOptions } from '../realtime.module-definition.js';
 
@@ -15,6 +16,7 @@ export class RealtimeSettings implements ValidationContext {
   readonly recentTrades: number;
   readonly tickerConflationMs: number;
   readonly allTickersIntervalMs: number;
+  readonly instanceId: string;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
@@ -44,6 +46,7 @@ export class RealtimeSettings implements ValidationContext {
       0,
       60_000,
     );
+    this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
     this.allTickersIntervalMs = integerOption(
       'allTickersIntervalMs',
       options.allTickersIntervalMs,

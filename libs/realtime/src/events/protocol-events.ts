@@ -18,5 +18,6 @@ export const ServerEvent = {
   Pong: 'pong',
   AuthRefreshed: 'auth.refreshed',
   AuthExpired: 'auth.expired',
+  ServerShutdown: 'server.shutdown',
 } as const;
 export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -25,6 +25,21 @@ const userRoomSuffix = new Map<UserChannel, string>(
   USER_CHANNELS.map((channel) => [channel, ':' + channel.slice('user.'.length)]),
 );
 
+/** Every connection of one user, on every instance: `user:{userId}` (for operators). */
+export function userConnectionsRoom(userId: string): string {
+  return 'user:' + userId;
+}
+
+/** The channel whose subscribers a room holds, or undefined for other rooms. */
+export function channelOfRoom(room: string): string | undefined {
+  const first = room.indexOf(':');
+  if (first < 0) return undefined;
+  const prefix = room.slice(0, first);
+  if (prefix !== 'user') return prefix;
+  const last = room.lastIndexOf(':');
+  return last > first ? 'user.' + room.slice(last + 1) : undefined;
+}
+
 /** `user.orders` -> `user:{userId}:orders`; the user id is always the verified token's. */
 export function userRoom(userId: string, channel: UserChannel): string {
   return 'user:' + userId + userRoomSuffix.get(channel)!;

@@ -18,8 +18,11 @@ import { envelope } from '../broadcast/envelope.js';
 import { RoomSequencer } from '../broadcast/room-sequencer.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { MarketState } from '../market/market-state.service.js';
+import type { InstanceStats } from '../cluster/cluster-bus.js';
+import { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
-import { userRoom } from '../events/rooms.js';
+import { channelOfRoom, userConnectionsRoom, userRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
 import type { ConnectionData } from './connection-data.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
@@ -43,27 +46,57 @@ export class AppWebSocketGateway
   server!: Namespace;
 
   constructor(
-    @Inject(RealtimeSettings) settings: RealtimeSettings,
+    @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(SubscriptionParser) private readonly subscriptions: SubscriptionParser,
     @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
     @Inject(ConnectionAuthenticator) private readonly authenticator: ConnectionAuthenticator,
     @Inject(SessionLifetime) private readonly sessions: SessionLifetime,
     @Inject(MarketState) private readonly market: MarketState,
+    @Inject(ConnectionDrain) private readonly drain: ConnectionDrain,
+    @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
-    Reflect.defineMetadata(GATEWAY_OPTIONS, gatewayServerOptions(settings), AppWebSocketGateway);
+    Reflect.defineMetadata(
+      GATEWAY_OPTIONS,
+      gatewayServerOptions(settings, drain),
+      AppWebSocketGateway,
+    );
   }
 
   afterInit(server: Namespace): void {
     server.use(this.authenticator.middleware);
     this.authenticator.announce();
     server.adapter.on('delete-room', (room: string) => this.sequencer.forget(room));
+    this.drain.attach(server);
+    this.metrics.countSubscriptionsWith(() => this.subscriptionCounts().entries());
+  }
+
+  /** This instance's connections and subscriptions, for operators. */
+  localStats(): InstanceStats {
+    return {
+      instanceId: this.settings.instanceId,
+      connections: this.server.sockets.size,
+      subscriptions: Object.fromEntries(this.subscriptionCounts()),
+    };
+  }
+
+  private subscriptionCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [room, members] of this.server.adapter.rooms) {
+      const channel = channelOfRoom(room);
+      if (channel && room !== channel)
+        counts.set(channel, (counts.get(channel) ?? 0) + members.size);
+    }
+    counts.delete('user');
+    return counts;
   }
 
   handleConnection(client: Socket): void {
     const data = client.data as ConnectionData;
+    this.metrics.connections.inc();
     this.sessions.begin(client);
+    if (data.userId !== null) client.join(userConnectionsRoom(data.userId));
     client.onAny((event: string, ...args: unknown[]) => {
       if (knownCommands.has(event)) return;
       const last = args[args.length - 1];
@@ -88,6 +121,7 @@ export class AppWebSocketGateway
   }
 
   handleDisconnect(client: Socket): void {
+    this.metrics.connections.dec();
     this.sessions.end(client);
   }
 

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'socket.io';
 import type { RealtimeSettings } from '../config/realtime-settings.js';
+import type { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 
 /** Socket.IO server options that follow from the module's settings. */
 export function gatewayServerOptions(
   settings: RealtimeSettings,
+  drain: ConnectionDrain,
 ): Partial<ServerOptions> & { namespace: string } {
   const origins = settings.corsOrigins;
   const allowed = origins === '*' ? undefined : new Set(origins);
@@ -16,6 +18,8 @@ export function gatewayServerOptions(
       request: IncomingMessage,
       callback: (error: string | null | undefined, ok: boolean) => void,
     ) => {
+      // A draining instance takes no new connections; its readiness already sends them elsewhere.
+      if (drain.draining) return callback('server is shutting down', false);
       const origin = request.headers.origin;
       callback(null, !allowed || origin === undefined || allowed.has(origin));
     },

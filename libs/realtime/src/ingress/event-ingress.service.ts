@@ -19,6 +19,9 @@ export type IngressOutcome = { ok: true } | { ok: false; violation: IngressViola
  */
 @Injectable()
 export class EventIngress {
+  /** The ingress of the event being emitted right now (emit is synchronous); else undefined. */
+  current: Ingress | undefined;
+
   constructor(
     @Inject(EventEmitter2) private readonly emitter: EventEmitter2,
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
@@ -29,7 +32,7 @@ export class EventIngress {
   accept(ingress: Ingress, message: unknown): IngressOutcome {
     const checked = checkIngressMessage(message, this.settings);
     if (isViolation(checked)) return this.refuse(ingress, checked);
-    this.emit(checked);
+    this.emit(checked, ingress);
     return { ok: true };
   }
 
@@ -60,12 +63,18 @@ export class EventIngress {
         refused.push({ index, violation: result });
       }
     });
-    if (refused.length === 0) for (const result of checked) this.emit(result as CheckedMessage);
+    if (refused.length === 0)
+      for (const result of checked) this.emit(result as CheckedMessage, ingress);
     return refused;
   }
 
-  private emit({ definition, data }: CheckedMessage): void {
-    this.emitter.emit(definition.event, data);
+  private emit({ definition, data }: CheckedMessage, ingress: Ingress): void {
+    this.current = ingress;
+    try {
+      this.emitter.emit(definition.event, data);
+    } finally {
+      this.current = undefined;
+    }
   }
 
   private refuse(ingress: Ingress, violation: IngressViolation): IngressOutcome {

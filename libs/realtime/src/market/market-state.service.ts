@@ -4,6 +4,7 @@ import type { KlineInterval, MarketChannel } from '../events/channels.js';
 import { RealtimeEvent, eventDefinition, type EventDefinition } from '../events/event-catalogue.js';
 import { marketRoom } from '../events/rooms.js';
 import { CountedLog } from '../metrics/counted-log.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { OrderBookSequencer } from './order-book-sequencer.js';
 
 type Payload = Record<string, unknown>;
@@ -28,7 +29,10 @@ export class MarketState {
   private readonly trades = new Map<string, Payload[]>();
   private tickersChanged = false;
 
-  constructor(@Inject(RealtimeSettings) private readonly settings: RealtimeSettings) {
+  constructor(
+    @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
+    @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
+  ) {
     this.books = new OrderBookSequencer(settings.orderBookDepth);
   }
 
@@ -43,6 +47,7 @@ export class MarketState {
       case RealtimeEvent.OrderBookUpdate: {
         const verdict = this.books.update(data as never);
         if ('forward' in verdict) return verdict.forward;
+        this.metrics.drop(`orderbook-${verdict.heldBack}`);
         if (verdict.heldBack !== 'stale') {
           this.heldBack.record(
             `${verdict.heldBack} ${data.symbol}`,

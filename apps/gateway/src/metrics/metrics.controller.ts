@@ -1,0 +1,14 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { RealtimeMetrics } from '#realtime';
+
+@Controller('metrics')
+export class MetricsController {
+  constructor(@Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics) {}
+
+  /** Prometheus text exposition of every `realtime_*` metric. */
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './cluster-bus.js';
+export * from './redis-io.adapter.js';

@@ -1,0 +1,2 @@
+export * from './readiness-check.js';
+export * from './connection-drain.service.js';

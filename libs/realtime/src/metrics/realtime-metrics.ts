@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  MARKET_CHANNELS,
+  SYSTEM_CHANNEL,
+  USER_CHANNELS,
+  type Channel,
+} from '../events/channels.js';
+import { EVENT_CATALOGUE } from '../events/event-catalogue.js';
+
+/** Where an event entered this instance. */
+export type IngressLabel = 'emitter' | 'kafka' | 'http' | 'admin' | 'cluster';
+export const INGRESS_LABELS: readonly IngressLabel[] = [
+  'emitter',
+  'kafka',
+  'http',
+  'admin',
+  'cluster',
+];
+
+/**
+ * The module's Prometheus metrics, on a registry of its own (merge it into yours, or serve
+ * it as the standalone gateway does at /metrics). Label sets are bound once, so counting on
+ * the hot path is an array lookup and an addition.
+ */
+@Injectable()
+export class RealtimeMetrics {
+  readonly registry = new Registry();
+
+  readonly connections = new Gauge({
+    name: 'realtime_connections',
+    help: 'Socket.IO connections open on this instance',
+    registers: [this.registry],
+  });
+
+  private subscriptionSource: (() => Iterable<[channel: string, count: number]>) | undefined;
+
+  readonly subscriptions = new Gauge({
+    name: 'realtime_subscriptions',
+    help: 'Subscriptions on this instance, by channel',
+    labelNames: ['channel'],
+    registers: [this.registry],
+    collect: () => {
+      this.subscriptions.reset();
+      for (const [channel, count] of this.subscriptionSource?.() ?? [])
+        this.subscriptions.set({ channel }, count);
+    },
+  });
+
+  private readonly eventsIn = new Counter({
+    name: 'realtime_events_in_total',
+    help: 'Events that entered this instance, by ingress and event',
+    labelNames: ['ingress', 'event'],
+    registers: [this.registry],
+  });
+
+  private readonly messagesOut = new Counter({
+    name: 'realtime_messages_out_total',
+    help: 'Messages emitted to rooms (one per room, whatever its size), by channel',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+
+  private readonly rejected = new Counter({
+    name: 'realtime_events_rejected_total',
+    help: 'Events refused as invalid, by ingress and code',
+    labelNames: ['ingress', 'code'],
+    registers: [this.registry],
+  });
+
+  private readonly dropped = new Counter({
+    name: 'realtime_events_dropped_total',
+    help: 'Valid events not forwarded, by reason (order-book holes, stale updates, conflation)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  private readonly authFailures = new Counter({
+    name: 'realtime_auth_failures_total',
+    help: 'Refused tokens, by code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
+  readonly deliveryLatency = new Histogram({
+    name: 'realtime_delivery_latency_seconds',
+    help: 'From the event timestamp (data.timestamp) to its emit on this instance',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  private readonly eventsInBound = new Map<string, Map<string, Counter.Internal>>();
+  private readonly messagesOutBound = new Map<string, Counter.Internal>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'realtime_' });
+    for (const ingress of INGRESS_LABELS) {
+      const byEvent = new Map<string, Counter.Internal>();
+      for (const event of EVENT_CATALOGUE.keys())
+        byEvent.set(event, this.eventsIn.labels(ingress, event));
+      this.eventsInBound.set(ingress, byEvent);
+    }
+    for (const channel of [...MARKET_CHANNELS, ...USER_CHANNELS, SYSTEM_CHANNEL]) {
+      this.messagesOutBound.set(channel, this.messagesOut.labels(channel));
+    }
+  }
+
+  /** Where the subscription gauge reads its counts when scraped. */
+  countSubscriptionsWith(source: () => Iterable<[channel: string, count: number]>): void {
+    this.subscriptionSource = source;
+  }
+
+  eventIn(ingress: IngressLabel, event: string): void {
+    this.eventsInBound.get(ingress)!.get(event)?.inc();
+  }
+
+  messageOut(channel: Channel): void {
+    this.messagesOutBound.get(channel)!.inc();
+  }
+
+  /** Observes how long after its own `timestamp` (ms) an event went out, when it has a sane one. */
+  delivered(timestamp: unknown, now: number): void {
+    if (typeof timestamp !== 'number') return;
+    const age = now - timestamp;
+    if (age >= 0 && age < 3_600_000) this.deliveryLatency.observe(age / 1000);
+  }
+
+  rejection(ingress: string, code: string): void {
+    this.rejected.inc({ ingress, code });
+  }
+
+  drop(reason: string): void {
+    this.dropped.inc({ reason });
+  }
+
+  authFailure(code: string): void {
+    this.authFailures.inc({ code });
+  }
+}
