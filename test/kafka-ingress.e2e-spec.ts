@@ -5,7 +5,13 @@ import { RejectedEventLog } from '#realtime';
 import { DEFAULT_KAFKA_TOPICS } from '../apps/gateway/src/kafka/kafka-ingress-options.js';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
 import { GatewayHarness, Recorder, command, sleep } from './support/gateway-harness.js';
-import { TestKafka, connectedProducer, ensureTopics, readTopic } from './support/kafka.js';
+import {
+  TestKafka,
+  connectedProducer,
+  ensureTopics,
+  kafkaClient,
+  readTopic,
+} from './support/kafka.js';
 import { freePort, startProcess } from './support/processes.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
 
@@ -162,6 +168,7 @@ describe('Kafka ingress (real broker)', () => {
         HOST: '127.0.0.1',
         KAFKA_BROKERS: brokers,
         KAFKA_GROUP_ID: `gateway-process-${RUN}`,
+        DRAIN_TIMEOUT_MS: '500',
       },
       /listening on/,
     );
@@ -185,6 +192,18 @@ describe('Kafka ingress (real broker)', () => {
       const [trade] = await recorder.waitFor('trade', 1, 5000);
       expect(trade.data).toEqual({ symbol, tradeId: 42 });
       socket.disconnect();
+      // SIGTERM drains and leaves the consumer group cleanly: the group has no member left.
+      expect(await gatewayProcess.stop()).toBe(0);
+      const admin = kafkaClient(brokers).admin();
+      await admin.connect();
+      try {
+        const {
+          groups: [group],
+        } = await admin.describeGroups([`gateway-process-${RUN}`]);
+        expect(group!.members).toEqual([]);
+      } finally {
+        await admin.disconnect();
+      }
     } finally {
       await gatewayProcess.stop();
     }
