@@ -15,6 +15,9 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         URL: 'readonly',
+        fetch: 'readonly',
+        setImmediate: 'readonly',
+        Buffer: 'readonly',
       },
     },
     rules: {

@@ -77,7 +77,10 @@ describe('Kafka ingress (real broker)', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: 'ready',
-      checks: { kafka: { ready: true, state: 'ready' } },
+      checks: {
+        kafka: { ready: true, state: 'ready' },
+        draining: { ready: true, state: 'serving' },
+      },
     });
   });
 
