@@ -259,6 +259,12 @@ describe('three gateway instances on one Redis', () => {
     const signalled = Date.now();
     const exited = draining.process.stop();
     await until(async () => !(await ready(draining).catch(() => false)), 500, 'readiness 503');
+    const refused = await new Promise<boolean>((resolve) => {
+      const late = io(`${draining.url}/ws`, { transports: ['websocket'], reconnection: false });
+      late.once('connect', () => resolve(false));
+      late.once('connect_error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
     for (const names of await Promise.all(events)) expect(names).toContain('server.shutdown');
     expect(clients[0]!.recorder.payloads('server.shutdown')[0]).toEqual({
       reconnectAfterMs: expect.any(Number),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Producer } from 'kafkajs';
 import { io } from 'socket.io-client';
-import { RejectedEventLog } from '#realtime';
+import { RealtimeMetrics, RejectedEventLog } from '#realtime';
 import { DEFAULT_KAFKA_TOPICS } from '../apps/gateway/src/kafka/kafka-ingress-options.js';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
 import { GatewayHarness, Recorder, command, sleep } from './support/gateway-harness.js';
@@ -142,6 +142,15 @@ describe('Kafka ingress (real broker)', () => {
       expect(ids).toEqual(Array.from({ length: perKey }, (_, i) => i));
     }
     await until(() => rejected.total() - refusedBefore === poison, 5000, 'the refusal count');
+    const metrics = gateway.app.get(RealtimeMetrics).registry;
+    const lag = await metrics.getSingleMetricAsString('realtime_kafka_consumer_lag');
+    expect(lag).toMatch(
+      new RegExp(`realtime_kafka_consumer_lag\\{topic="${MARKET}",partition="\\d+"\\} \\d+`),
+    );
+    const rejectedMetric = await metrics.getSingleMetricAsString('realtime_events_rejected_total');
+    expect(rejectedMetric).toContain(
+      'realtime_events_rejected_total{ingress="kafka",code="INVALID_PAYLOAD"}',
+    );
 
     const dead = await readTopic(
       brokers,
