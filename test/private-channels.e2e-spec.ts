@@ -126,7 +126,7 @@ describe('private channels: JWT at the door (HS256, issuer and audience)', () =>
     ],
     ['garbage', () => 'not-a-jwt', 'AUTH_INVALID'],
     ['a number', () => 12345, 'AUTH_INVALID'],
-    ['a huge string', () => 'x'.repeat(20_000), 'AUTH_INVALID'],
+    ['a huge string', () => 'x'.repeat(9000), 'AUTH_INVALID'],
   ];
 
   it.each(refusals)('refuses %s with connect_error %s', async (_case, token, code) => {

@@ -2,7 +2,12 @@ import 'reflect-metadata';
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ReadinessRegistry, RedisIoAdapter } from '#realtime';
+import {
+  ConnectionGuard,
+  ReadinessRegistry,
+  RedisIoAdapter,
+  type SlotsRedisClient,
+} from '#realtime';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { GatewayAppModule } from './gateway-app.module.js';
 import { KafkaIngressServer } from './kafka/kafka-ingress.server.js';
@@ -24,6 +29,7 @@ export async function createGatewayApp(
     await adapter.connect(config.redis);
     app.useWebSocketAdapter(adapter);
     app.get(ReadinessRegistry).add(adapter);
+    app.get(ConnectionGuard).useRedis(adapter.commandClient as SlotsRedisClient);
   }
   if (config.kafka) {
     app.connectMicroservice({ strategy: app.get(KafkaIngressServer) }, { inheritAppConfig: true });

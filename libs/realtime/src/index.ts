@@ -11,3 +11,4 @@ export * from './broadcast/index.js';
 export * from './ingress/index.js';
 export * from './cluster/index.js';
 export * from './lifecycle/index.js';
+export * from './limits/index.js';

@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
+import type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
 
 export interface RealtimeModuleOptions {
   /** Socket.IO namespace the gateway serves. Default `/ws`. */
@@ -35,6 +36,8 @@ export interface RealtimeModuleOptions {
   allTickersIntervalMs?: number;
   /** This instance's name in operator counts and logs. Default `{hostname}-{pid}`. */
   instanceId?: string;
+  /** Limits against hostile and broken clients (see RealtimeLimitsOptions for each default). */
+  limits?: RealtimeLimitsOptions;
 }
 
 export const {

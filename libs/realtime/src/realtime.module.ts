@@ -15,6 +15,7 @@ import { ClusterBus } from './cluster/cluster-bus.js';
 import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
 import { ReadinessRegistry } from './lifecycle/readiness-check.js';
 import { RealtimeMetrics } from './metrics/realtime-metrics.js';
+import { ConnectionGuard } from './limits/connection-guard.service.js';
 import { AuthFailureLog } from './metrics/auth-failure-log.js';
 import { RejectedEventLog } from './metrics/rejected-event-log.js';
 import {
@@ -38,6 +39,7 @@ import {
     ClusterBus,
     ReadinessRegistry,
     ConnectionDrain,
+    ConnectionGuard,
     RoomSequencer,
     MarketState,
     RejectedEventLog,
@@ -52,6 +54,7 @@ import {
     EventIngress,
   ],
   exports: [
+    ConnectionGuard,
     AppWebSocketGateway,
     RealtimeMetrics,
     ClusterBus,

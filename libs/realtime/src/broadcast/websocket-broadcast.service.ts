@@ -20,6 +20,7 @@ import { checkEventPayload } from '../events/event-validator.js';
 import { TICKER_ALL_ROOM, marketRoom, userRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
 import { MarketState } from '../market/market-state.service.js';
+import { SLOW_CONSUMERS_ROOM } from '../limits/connection-guard.service.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
 import { envelope } from './envelope.js';
 import { OnCatalogueEvents, type CatalogueEventHandler } from './on-catalogue-events.decorator.js';
@@ -159,11 +160,14 @@ export class WebSocketBroadcastService
     this.metrics.messageOut(definition.channel);
     this.metrics.delivered(data.timestamp, Date.now());
     // Local rooms only: every instance delivers the events it gets to its own clients.
-    server.local
-      .to(room)
-      .emit(
-        definition.event,
-        envelope(definition, symbol, interval, this.sequencer.next(room), data),
-      );
+    // Connections behind on their writes skip market data that the next message replaces.
+    const target =
+      definition.conflatable && server.adapter.rooms.has(SLOW_CONSUMERS_ROOM)
+        ? server.local.to(room).except(SLOW_CONSUMERS_ROOM)
+        : server.local.to(room);
+    target.emit(
+      definition.event,
+      envelope(definition, symbol, interval, this.sequencer.next(room), data),
+    );
   }
 }

@@ -64,6 +64,11 @@ export class RedisIoAdapter extends IoAdapter implements ReadinessCheck {
         });
   }
 
+  /** A client for ordinary commands (the publisher; the subscriber is in pub/sub mode). */
+  get commandClient(): unknown {
+    return this.clients[0];
+  }
+
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server = super.createIOServer(port, options) as Server;
     if (this.adapterConstructor) server.adapter(this.adapterConstructor as never);

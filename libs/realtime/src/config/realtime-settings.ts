@@ -1,6 +1,7 @@
 import { resolveAuth, type ResolvedAuth } from '../auth/resolved-auth.js';
 import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
 import type { ValidationContext } from '../events/payload-schema.js';
+import { DEFAULT_LIMITS, type ResolvedLimits } from '../limits/realtime-limits-options.js';
 import { hostname } from 'node:os';
 import { SymbolRule } from '../market/symbol-rule.js';
 import type { RealtimeModuleOptions } from '../realtime.module-definition.js';
@@ -17,6 +18,7 @@ export class RealtimeSettings implements ValidationContext {
   readonly tickerConflationMs: number;
   readonly allTickersIntervalMs: number;
   readonly instanceId: string;
+  readonly limits: ResolvedLimits;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
@@ -46,6 +48,7 @@ export class RealtimeSettings implements ValidationContext {
       0,
       60_000,
     );
+    this.limits = resolveLimits(options.limits);
     this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
     this.allTickersIntervalMs = integerOption(
       'allTickersIntervalMs',
@@ -72,4 +75,40 @@ function integerOption(
     );
   }
   return value;
+}
+
+const LIMIT_RANGES: {
+  [K in keyof ResolvedLimits]: ResolvedLimits[K] extends boolean ? null : [number, number];
+} = {
+  messageRate: [1, 100_000],
+  messageBurst: [1, 100_000],
+  messageRefusalsBeforeDisconnect: [1, 1_000_000],
+  maxConnections: [0, 10_000_000],
+  maxConnectionsPerIp: [0, 10_000_000],
+  maxConnectionsPerUser: [0, 10_000_000],
+  newConnectionsPerIpPerMinute: [0, 10_000_000],
+  maxSubscriptionsPerConnection: [1, 100_000],
+  maxMessageBytes: [256, 64 * 1024 * 1024],
+  slowConsumerMaxBytes: [1024, 1024 * 1024 * 1024],
+  slowConsumerGraceMs: [0, 600_000],
+  subscribeDeadlineMs: [0, 3_600_000],
+  trustProxy: null,
+};
+
+function resolveLimits(options: Partial<ResolvedLimits> = {}): ResolvedLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [name, range] of Object.entries(LIMIT_RANGES) as Array<
+    [keyof ResolvedLimits, [number, number] | null]
+  >) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (range === null) {
+      if (typeof value !== 'boolean')
+        throw new RealtimeOptionsError(`limits.${name}`, 'must be true or false');
+    } else {
+      integerOption(`limits.${name}`, value as number, 0, range[0], range[1]);
+    }
+    (limits as Record<string, unknown>)[name] = value;
+  }
+  return limits;
 }

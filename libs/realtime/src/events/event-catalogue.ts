@@ -51,6 +51,8 @@ interface EventDefinitionBase<S extends PayloadSchema> {
   readonly event: RealtimeEventName;
   /** Built by the gateway from other events; never accepted from an ingress. */
   readonly builtByGateway?: boolean;
+  /** Each one supersedes the last (latest value wins): skipped first for slow consumers. */
+  readonly conflatable?: boolean;
   readonly schema: S;
   /** A check across fields, run once the schema passed: why the payload is wrong, or null. */
   readonly refine?: (payload: Readonly<Record<string, unknown>>) => string | null;
@@ -227,10 +229,14 @@ function user<S extends PayloadSchema>(
 const E = RealtimeEvent;
 
 const definitions = {
-  [E.TickerUpdate]: market(E.TickerUpdate, 'ticker', 'symbol', tickerSchema),
+  [E.TickerUpdate]: {
+    ...market(E.TickerUpdate, 'ticker', 'symbol', tickerSchema),
+    conflatable: true,
+  },
   [E.TickersUpdate]: {
     ...market(E.TickersUpdate, 'ticker', 'allSymbols', tickersSchema),
     builtByGateway: true,
+    conflatable: true,
   },
   [E.OrderBookSnapshot]: market(
     E.OrderBookSnapshot,
@@ -249,7 +255,10 @@ const definitions = {
         : null,
   ),
   [E.Trade]: market(E.Trade, 'trades', 'symbol', tradeSchema),
-  [E.KlineUpdate]: market(E.KlineUpdate, 'klines', 'symbolInterval', klineSchema),
+  [E.KlineUpdate]: {
+    ...market(E.KlineUpdate, 'klines', 'symbolInterval', klineSchema),
+    conflatable: true,
+  },
   [E.OrderCreated]: user(E.OrderCreated, 'user.orders', orderSchema),
   [E.OrderFilled]: user(E.OrderFilled, 'user.orders', orderSchema),
   [E.OrderCancelled]: user(E.OrderCancelled, 'user.orders', orderSchema),

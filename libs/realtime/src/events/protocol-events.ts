@@ -19,5 +19,6 @@ export const ServerEvent = {
   AuthRefreshed: 'auth.refreshed',
   AuthExpired: 'auth.expired',
   ServerShutdown: 'server.shutdown',
+  ServerDisconnect: 'server.disconnect',
 } as const;
 export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -21,6 +21,7 @@ import { MarketState } from '../market/market-state.service.js';
 import type { InstanceStats } from '../cluster/cluster-bus.js';
 import { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import { ConnectionGuard } from '../limits/connection-guard.service.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
 import { channelOfRoom, userConnectionsRoom, userRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
@@ -54,6 +55,7 @@ export class AppWebSocketGateway
     @Inject(MarketState) private readonly market: MarketState,
     @Inject(ConnectionDrain) private readonly drain: ConnectionDrain,
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
+    @Inject(ConnectionGuard) private readonly guard: ConnectionGuard,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -65,7 +67,10 @@ export class AppWebSocketGateway
   }
 
   afterInit(server: Namespace): void {
+    server.use(this.guard.atTheDoor);
     server.use(this.authenticator.middleware);
+    server.use(this.guard.afterAuth);
+    this.guard.attach(server);
     this.authenticator.announce();
     server.adapter.on('delete-room', (room: string) => this.sequencer.forget(room));
     this.drain.attach(server);
@@ -95,6 +100,7 @@ export class AppWebSocketGateway
   handleConnection(client: Socket): void {
     const data = client.data as ConnectionData;
     this.metrics.connections.inc();
+    this.guard.connected(client);
     this.sessions.begin(client);
     if (data.userId !== null) client.join(userConnectionsRoom(data.userId));
     client.onAny((event: string, ...args: unknown[]) => {
@@ -122,6 +128,7 @@ export class AppWebSocketGateway
 
   handleDisconnect(client: Socket): void {
     this.metrics.connections.dec();
+    this.guard.disconnected(client);
     this.sessions.end(client);
   }
 
@@ -133,6 +140,7 @@ export class AppWebSocketGateway
   ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
     const alreadySubscribed = client.rooms.has(room);
+    if (!alreadySubscribed) this.admitSubscription(client);
     client.join(room);
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
     if (alreadySubscribed) return;
@@ -162,7 +170,9 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const channel = this.subscriptions.user(body);
-    client.join(userRoom(this.verifiedUserId(client), channel));
+    const room = userRoom(this.verifiedUserId(client), channel);
+    if (!client.rooms.has(room)) this.admitSubscription(client);
+    client.join(room);
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
   }
 
@@ -197,6 +207,18 @@ export class AppWebSocketGateway
     reply(client, ack, ServerEvent.Error, errorReply(ClientEvent.AuthRefresh, code, message));
     // The answer is queued before the close, so the client reads why.
     client.disconnect(true);
+  }
+
+  /** Refuses a subscription past the limit; otherwise the subscribe deadline is met. */
+  private admitSubscription(client: Socket): void {
+    if (!this.guard.hasRoomForSubscription(client)) {
+      this.metrics.refusedMessage(RealtimeErrorCode.SubscriptionLimit);
+      throw new RealtimeException(
+        RealtimeErrorCode.SubscriptionLimit,
+        `at most ${this.guard.maxSubscriptions} subscriptions per connection`,
+      );
+    }
+    this.guard.subscribed(client);
   }
 
   /** Private rooms use only the id the server verified, never one a client sends. */

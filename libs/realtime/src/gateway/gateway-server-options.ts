@@ -25,5 +25,7 @@ export function gatewayServerOptions(
     },
     // Off, so Socket.IO encodes a broadcast's frame once for all its recipients.
     perMessageDeflate: false,
+    // A larger inbound frame closes its connection.
+    maxHttpBufferSize: settings.limits.maxMessageBytes,
   };
 }

@@ -82,6 +82,33 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
+  private readonly connectionsRefused = new Counter({
+    name: 'realtime_connections_refused_total',
+    help: 'Connections refused at the door by a limit (instance, ip, user, rate)',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+
+  private readonly messagesRefused = new Counter({
+    name: 'realtime_messages_refused_total',
+    help: 'Client messages refused by a limit, by code (RATE_LIMITED, SUBSCRIPTION_LIMIT)',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
+  private readonly closedByServer = new Counter({
+    name: 'realtime_disconnects_total',
+    help: 'Connections the server closed, by reason (rate_limited, slow_consumer, subscribe_deadline)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  private readonly slowConsumers = new Counter({
+    name: 'realtime_slow_consumers_total',
+    help: 'Times a connection went over the unsent-bytes bound (its conflatable market data is skipped)',
+    registers: [this.registry],
+  });
+
   readonly deliveryLatency = new Histogram({
     name: 'realtime_delivery_latency_seconds',
     help: 'From the event timestamp (data.timestamp) to its emit on this instance',
@@ -135,5 +162,21 @@ export class RealtimeMetrics {
 
   authFailure(code: string): void {
     this.authFailures.inc({ code });
+  }
+
+  refusedConnection(limit: string): void {
+    this.connectionsRefused.inc({ limit });
+  }
+
+  refusedMessage(code: string): void {
+    this.messagesRefused.inc({ code });
+  }
+
+  serverClosed(reason: string): void {
+    this.closedByServer.inc({ reason });
+  }
+
+  slowConsumer(): void {
+    this.slowConsumers.inc();
   }
 }
