@@ -279,6 +279,35 @@ describe('three gateway instances on one Redis', () => {
     for (const { recorder } of others) await recorder.waitFor('trade');
   }, 30_000);
 
+  it("counts connections per user across instances, and frees a killed process's slots by themselves", async () => {
+    const env = { MAX_CONNECTIONS_PER_USER: '2', CONNECTION_SLOT_LIFETIME_MS: '2000' };
+    const doomed = await startInstance('gateway-doomed', env);
+    const survivor = await startInstance('gateway-survivor', env);
+    const attempt = (instance: Instance) =>
+      new Promise<string>((resolve) => {
+        const socket = io(`${instance.url}/ws`, {
+          transports: ['websocket'],
+          reconnection: false,
+          auth: { token: hsToken('dan') },
+        });
+        sockets.push(socket);
+        socket.once('connected', () => resolve('connected'));
+        socket.once('connect_error', (error: { data?: { code: string } }) =>
+          resolve(error.data?.code ?? error.message),
+        );
+      });
+    expect(await attempt(doomed)).toBe('connected');
+    expect(await attempt(doomed)).toBe('connected');
+    expect(await attempt(survivor)).toBe('CONNECTION_LIMIT');
+    doomed.process.child.kill('SIGKILL');
+    await until(
+      async () => (await attempt(survivor)) === 'connected',
+      10_000,
+      "the dead process's slots to expire",
+    );
+    survivor.process.child.kill('SIGKILL');
+  }, 60_000);
+
   it('exits at once on a second signal', async () => {
     const instance = await startInstance('gateway-impatient', { DRAIN_TIMEOUT_MS: '60000' });
     await client(instance);

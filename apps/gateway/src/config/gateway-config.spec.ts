@@ -98,6 +98,17 @@ describe('loadGatewayConfig', () => {
     expect(none.publish).toBeUndefined();
   });
 
+  it('reads the limits', () => {
+    expect(
+      loadGatewayConfig({
+        MESSAGE_RATE_LIMIT: '5',
+        MESSAGE_RATE_BURST: '10',
+        MAX_CONNECTIONS_PER_IP: '0',
+        TRUST_PROXY: 'true',
+      }).realtime.limits,
+    ).toEqual({ messageRate: 5, messageBurst: 10, maxConnectionsPerIp: 0, trustProxy: true });
+  });
+
   it('accepts a PEM public key written on one line with \\n', () => {
     const config = loadGatewayConfig({ JWT_PUBLIC_KEY: rsaPublicKey.replace(/\n/g, '\\n') });
     expect(config.realtime.auth?.publicKey).toBe(rsaPublicKey);
@@ -137,6 +148,40 @@ describe('loadGatewayConfig', () => {
       { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '-1' },
       'JWT_CLOCK_SKEW_SECONDS must be 0 to 300',
     ],
+    [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS entries must be host:port, got "localhost"'],
+    [{ KAFKA_TOPICS: 'a' }, 'KAFKA_TOPICS needs KAFKA_BROKERS'],
+    [
+      { KAFKA_BROKERS: 'k:9092', KAFKA_TOPICS: 'bad topic' },
+      'KAFKA_TOPICS entries must be Kafka topic names',
+    ],
+    [
+      { KAFKA_BROKERS: 'k:9092', KAFKA_TOPICS: 'a,b', KAFKA_DLQ_TOPIC: 'b' },
+      'KAFKA_DLQ_TOPIC must not be one of KAFKA_TOPICS',
+    ],
+    [{ PUBLISH_API_KEY: 'short' }, 'PUBLISH_API_KEY must be at least 16 characters'],
+    [
+      { PUBLISH_API_KEY: 'k'.repeat(16), PUBLISH_MAX_BATCH: '0' },
+      'PUBLISH_MAX_BATCH must be an integer from 1 to 100000',
+    ],
+    [
+      { PUBLISH_API_KEY: 'k'.repeat(16), PUBLISH_MAX_BODY_BYTES: '1kb' },
+      'PUBLISH_MAX_BODY_BYTES must be an integer',
+    ],
+    [{ ORDERBOOK_DEPTH: '0' }, 'ORDERBOOK_DEPTH must be an integer from 1 to 100000, got 0'],
+    [{ TICKER_CONFLATION_MS: '-5' }, 'TICKER_CONFLATION_MS must be an integer from 0 to 60000'],
+    [{ RECENT_TRADES: 'many' }, 'RECENT_TRADES must be a number'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
+    [{ REDIS_SHARDED: 'true' }, 'REDIS_SHARDED needs REDIS_URL'],
+    [{ REDIS_URL: 'redis://r:6379', REDIS_SHARDED: 'yes' }, 'REDIS_SHARDED must be true or false'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of error, warn, info, debug, verbose'],
+    [{ DRAIN_TIMEOUT_MS: '-1' }, 'DRAIN_TIMEOUT_MS must be an integer from 0 to 600000'],
+    [
+      { MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' },
+      'MAX_SUBSCRIPTIONS_PER_CONNECTION must be an integer from 1 to 100000',
+    ],
+    [{ MESSAGE_RATE_LIMIT: 'fast' }, 'MESSAGE_RATE_LIMIT must be a number'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
+    [{ MAX_MESSAGE_BYTES: '10' }, 'MAX_MESSAGE_BYTES must be an integer from 256'],
   ])('names the variable in its one-line error for %j', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);

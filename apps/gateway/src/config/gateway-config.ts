@@ -4,6 +4,7 @@ import {
   type JwtAlgorithm,
   type RealtimeModuleOptions,
   type RedisClusterOptions,
+  type RealtimeLimitsOptions,
 } from '#realtime';
 import {
   DEFAULT_KAFKA_GROUP_ID,
@@ -44,6 +45,24 @@ export class ConfigError extends Error {
   }
 }
 
+/** The environment variable of each limit. */
+const LIMIT_VARIABLES: Record<keyof RealtimeLimitsOptions, string> = {
+  messageRate: 'MESSAGE_RATE_LIMIT',
+  messageBurst: 'MESSAGE_RATE_BURST',
+  messageRefusalsBeforeDisconnect: 'MESSAGE_REFUSALS_BEFORE_DISCONNECT',
+  maxConnections: 'MAX_CONNECTIONS',
+  maxConnectionsPerIp: 'MAX_CONNECTIONS_PER_IP',
+  maxConnectionsPerUser: 'MAX_CONNECTIONS_PER_USER',
+  newConnectionsPerIpPerMinute: 'NEW_CONNECTIONS_PER_IP_PER_MINUTE',
+  maxSubscriptionsPerConnection: 'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+  maxMessageBytes: 'MAX_MESSAGE_BYTES',
+  slowConsumerMaxBytes: 'SLOW_CONSUMER_MAX_BYTES',
+  slowConsumerGraceMs: 'SLOW_CONSUMER_GRACE_MS',
+  subscribeDeadlineMs: 'SUBSCRIBE_DEADLINE_MS',
+  connectionSlotLifetimeMs: 'CONNECTION_SLOT_LIFETIME_MS',
+  trustProxy: 'TRUST_PROXY',
+};
+
 /** The environment variable behind each module option the gateway sets. */
 const VARIABLE_OF_OPTION: Record<string, string> = {
   corsOrigins: 'CORS_ORIGINS',
@@ -56,6 +75,9 @@ const VARIABLE_OF_OPTION: Record<string, string> = {
   recentTrades: 'RECENT_TRADES',
   tickerConflationMs: 'TICKER_CONFLATION_MS',
   allTickersIntervalMs: 'ALL_TICKERS_INTERVAL_MS',
+  ...Object.fromEntries(
+    Object.entries(LIMIT_VARIABLES).map(([option, variable]) => [`limits.${option}`, variable]),
+  ),
 };
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -77,6 +99,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     tickerConflationMs: number('TICKER_CONFLATION_MS', env.TICKER_CONFLATION_MS) ?? 100,
     allTickersIntervalMs: number('ALL_TICKERS_INTERVAL_MS', env.ALL_TICKERS_INTERVAL_MS),
     instanceId: nonEmpty(env.INSTANCE_ID),
+    limits: limits(env),
   };
   try {
     new RealtimeSettings(realtime);
@@ -95,6 +118,22 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     logLevel: logLevel(env.LOG_LEVEL),
     admin: { role: nonEmpty(env.ADMIN_ROLE) ?? 'admin' },
   };
+}
+
+function limits(env: NodeJS.ProcessEnv): RealtimeLimitsOptions {
+  const options: Record<string, number | boolean> = {};
+  for (const [option, variable] of Object.entries(LIMIT_VARIABLES)) {
+    const value = nonEmpty(env[variable]);
+    if (value === undefined) continue;
+    if (option === 'trustProxy') {
+      if (value !== 'true' && value !== 'false')
+        throw new ConfigError(variable, `must be true or false, got "${value}"`);
+      options[option] = value === 'true';
+    } else {
+      options[option] = number(variable, value)!;
+    }
+  }
+  return options;
 }
 
 function redis(env: NodeJS.ProcessEnv): RedisClusterOptions | undefined {

@@ -92,6 +92,7 @@ const LIMIT_RANGES: {
   slowConsumerMaxBytes: [1024, 1024 * 1024 * 1024],
   slowConsumerGraceMs: [0, 600_000],
   subscribeDeadlineMs: [0, 3_600_000],
+  connectionSlotLifetimeMs: [1000, 3_600_000],
   trustProxy: null,
 };
 

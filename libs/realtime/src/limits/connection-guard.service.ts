@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -48,7 +48,6 @@ type Next = (error?: Error) => void;
  */
 @Injectable()
 export class ConnectionGuard implements OnModuleDestroy {
-  private readonly logger = new Logger('ConnectionLimits');
   private readonly limits: ResolvedLimits;
   private slots: ConnectionSlots = new MemorySlots();
   private connectionRate: RateLimiterAbstract | undefined;
@@ -74,7 +73,12 @@ export class ConnectionGuard implements OnModuleDestroy {
 
   /** Counts cluster-wide in Redis from now on (connections per address and user, connection rate). */
   useRedis(client: SlotsRedisClient & object): void {
-    this.slots = new RedisSlots(client, this.slots);
+    this.slots = new RedisSlots(
+      client,
+      this.slots,
+      'realtime:slots:',
+      this.limits.connectionSlotLifetimeMs,
+    );
     if (this.limits.newConnectionsPerIpPerMinute > 0) {
       this.connectionRate = new RateLimiterRedis({
         storeClient: client,
@@ -280,7 +284,7 @@ export class ConnectionGuard implements OnModuleDestroy {
 }
 
 /** Bytes written to a connection that have not reached the network yet. */
-function unsentBytes(socket: Socket): number {
+export function unsentBytes(socket: Socket): number {
   const conn = socket.conn as unknown as {
     writeBuffer?: Array<{ data?: unknown }>;
     transport?: { socket?: { bufferedAmount?: number } };

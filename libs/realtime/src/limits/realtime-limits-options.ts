@@ -24,6 +24,11 @@ export interface RealtimeLimitsOptions {
   slowConsumerGraceMs?: number;
   /** Close connections that subscribed to nothing this long after connecting; 0 = off (default). */
   subscribeDeadlineMs?: number;
+  /**
+   * With Redis: how long a connection's slot outlives its instance if that process dies
+   * without giving it back (instances refresh their slots every third of this). Default 30000.
+   */
+  connectionSlotLifetimeMs?: number;
   /** Take the client address from `X-Forwarded-For` (its first entry) instead of the socket. Default false. */
   trustProxy?: boolean;
 }
@@ -43,5 +48,6 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   slowConsumerMaxBytes: 1024 * 1024,
   slowConsumerGraceMs: 5000,
   subscribeDeadlineMs: 0,
+  connectionSlotLifetimeMs: 30_000,
   trustProxy: false,
 };
