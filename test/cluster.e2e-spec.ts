@@ -292,7 +292,7 @@ describe('three gateway instances on one Redis', () => {
         });
         sockets.push(socket);
         socket.once('connected', () => resolve('connected'));
-        socket.once('connect_error', (error: { data?: { code: string } }) =>
+        socket.once('connect_error', (error: Error & { data?: { code: string } }) =>
           resolve(error.data?.code ?? error.message),
         );
       });

@@ -617,6 +617,11 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
     await gateway?.stop();
     hostProcess.off('uncaughtException', onUncaught);
     hostProcess.off('unhandledRejection', onUnhandled);
+    if (process.env.FUZZ_DEBUG) {
+      await sleep(1500);
+      const handles = (hostProcess as any)._getActiveHandles() as any[];
+      console.log(handles.map((h) => `${h.constructor?.name} ${h.remoteAddress ?? ''}:${h.remotePort ?? ''} local ${h.localPort ?? ''} ${h._idleTimeout ?? ''} ${h._onTimeout?.toString().slice(0, 200) ?? ''}`).join('\n'));
+    }
   });
 
   it(`keeps serving bystanders and new clients through ${RAW_CONNECTIONS} raw and ${SIO_FUZZERS} Socket.IO fuzzers (seed 0x${SEED.toString(16)})`, async () => {
