@@ -620,6 +620,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
     if (process.env.FUZZ_DEBUG) {
       await sleep(1500);
       const handles = (hostProcess as any)._getActiveHandles() as any[];
+      console.log(JSON.stringify((hostProcess as any).getActiveResourcesInfo()));
       console.log(handles.map((h) => `${h.constructor?.name} ${h.remoteAddress ?? ''}:${h.remotePort ?? ''} local ${h.localPort ?? ''} ${h._idleTimeout ?? ''} ${h._onTimeout?.toString().slice(0, 200) ?? ''}`).join('\n'));
     }
   });
