@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
-import { Recorder, command, sleep } from './support/gateway-harness.js';
+import { Recorder, command, sleep, until } from './support/gateway-harness.js';
 import { freePort, startProcess, type RunningProcess } from './support/processes.js';
 import { RedisServer } from './support/redis-server.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
@@ -12,19 +12,6 @@ interface Instance {
   port: number;
   process: RunningProcess;
   url: string;
-}
-
-async function until(
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 const ready = async (instance: Instance) =>

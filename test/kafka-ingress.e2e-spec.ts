@@ -4,7 +4,7 @@ import { io } from 'socket.io-client';
 import { RealtimeMetrics, RejectedEventLog } from '#realtime';
 import { DEFAULT_KAFKA_TOPICS } from '../apps/gateway/src/kafka/kafka-ingress-options.js';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
-import { GatewayHarness, Recorder, command, sleep } from './support/gateway-harness.js';
+import { GatewayHarness, Recorder, command, sleep, until } from './support/gateway-harness.js';
 import {
   TestKafka,
   connectedProducer,
@@ -19,19 +19,6 @@ const RUN = Date.now().toString(36).toUpperCase();
 const DLQ = 'realtime.test-dead-letters';
 const [MARKET, USERS, SYSTEM] = DEFAULT_KAFKA_TOPICS as [string, string, string];
 const kafka = new TestKafka();
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const kafkaState = (gateway: GatewayHarness) => gateway.app.get(KafkaIngressServer).state;
 const message = (event: string, data: object, key: string) => ({
