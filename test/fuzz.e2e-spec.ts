@@ -13,9 +13,9 @@ import { TEST_SECRET, hsToken, unsignedToken } from './support/tokens.js';
  * so a reported connection replays exactly. Replay another seed with FUZZ_SEED=0x... .
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eedf022) >>> 0;
-const RAW_CONNECTIONS = 60;
-const RAW_CONCURRENCY = 6;
-const MAX_RAW_FRAMES = 4000;
+const RAW_CONNECTIONS = 160;
+const RAW_CONCURRENCY = 8;
+const MAX_RAW_FRAMES = 5000;
 const SIO_FUZZERS = 6;
 const BYSTANDERS = 3;
 /** The fuzz stops sending at this point even if frames are left. */
@@ -184,6 +184,8 @@ function makeTokens(): TokenPool {
       userB,
       hsToken(7),
       hsToken('fuzz-a', { ttlSeconds: -60 }),
+      // Expired, but within the tolerated clock skew: the connection ends within two seconds.
+      hsToken('fuzz-a', { ttlSeconds: -3 }),
       hsToken('fuzz-a', { secret: 'another-secret-that-is-at-least-32-characters' }),
       hsToken('fuzz-a', { claims: { roles: ['admin', 1, null], role: 'admin' } }),
       hsToken(undefined),
@@ -303,13 +305,24 @@ function commandArguments(rng: Rng, event: string, tokens: TokenPool): string[] 
   const count = rng.chance(0.8) ? 1 : rng.int(4);
   const args: string[] = [];
   for (let i = 0; i < count; i++) {
-    if (rng.chance(0.2)) args.push(jsonText(rng, 500));
+    if (rng.chance(0.03)) args.push(deepJson(rng));
+    else if (rng.chance(0.2)) args.push(jsonText(rng, 500));
     else if (event === 'subscribe' || event === 'unsubscribe') args.push(marketPayload(rng));
     else if (event.endsWith('.private')) args.push(userPayload(rng));
     else if (event === 'auth.refresh') args.push(refreshPayload(rng, tokens));
     else args.push(jsonText(rng, 300));
   }
   return args;
+}
+
+/** Thousands of levels of arrays or objects, within the 16 KB frame limit. */
+function deepJson(rng: Rng): string {
+  if (rng.chance(0.5)) {
+    const levels = 1000 + rng.int(6000);
+    return '['.repeat(levels) + ']'.repeat(levels);
+  }
+  const levels = 500 + rng.int(2000);
+  return '{"a":'.repeat(levels) + 'null' + '}'.repeat(levels);
 }
 
 function eventName(rng: Rng): string {
@@ -398,9 +411,14 @@ function binaryEvent(rng: Rng, tokens: TokenPool): Frame[] {
   const frames: Frame[] = [
     { data: `5${declared}-${namespace(rng)}${ackId(rng)}[${event},${payload}]` },
   ];
+  if (rng.chance(0.15)) {
+    // Thousands of levels around the placeholder: the server rebuilds the packet recursively.
+    const levels = 1000 + rng.int(6000);
+    frames[0]!.data = `51-/ws,[${event},${'['.repeat(levels)}${placeholder}${']'.repeat(levels)}]`;
+  }
   const sent = rng.pick([0, 1, 1, 2, 3]);
   for (let i = 0; i < sent; i++) frames.push({ data: rng.bytes(rng.int(64)) });
-  if (rng.chance(0.3)) frames.push(...socketIoPacket(rng, tokens).map(asEngineMessage));
+  if (rng.chance(0.3)) frames.push(...socketIoPacket(rng, tokens));
   return frames;
 }
 
@@ -606,6 +624,8 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
   const recentFrames: string[] = [];
   const problems: string[] = [];
   let feed: NodeJS.Timeout | undefined;
+  /** Fuzzers stop sending past this; afterAll sets it to 0 to stop stragglers of a failed run. */
+  let deadline = 0;
 
   const onProcessError = (kind: string) => (error: unknown) => {
     processErrors.push(
@@ -625,22 +645,17 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
   });
 
   afterAll(async () => {
+    deadline = 0;
     clearInterval(feed);
     for (const raw of raws) raw.terminate();
     await gateway?.stop();
     hostProcess.off('uncaughtException', onUncaught);
     hostProcess.off('unhandledRejection', onUnhandled);
-    if (process.env.FUZZ_DEBUG) {
-      await sleep(1500);
-      const handles = (hostProcess as any)._getActiveHandles() as any[];
-      console.log(JSON.stringify((hostProcess as any).getActiveResourcesInfo()));
-      console.log(handles.map((h) => `${h.constructor?.name} ${h.remoteAddress ?? ''}:${h.remotePort ?? ''} local ${h.localPort ?? ''} ${h._idleTimeout ?? ''} ${h._onTimeout?.toString().slice(0, 200) ?? ''}`).join('\n'));
-    }
   });
 
   it(`keeps serving bystanders and new clients through ${RAW_CONNECTIONS} raw and ${SIO_FUZZERS} Socket.IO fuzzers (seed 0x${SEED.toString(16)})`, async () => {
     const started = Date.now();
-    const deadline = started + FUZZ_TIME_CAP_MS;
+    deadline = started + FUZZ_TIME_CAP_MS;
     let rawFrames = 0;
     let sioCommands = 0;
 
@@ -667,11 +682,16 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       bids: [['99.5', '1']],
       asks: [['100.5', '1']],
     });
+    const feedStart = Date.now();
     feed = setInterval(() => {
       tick++;
-      const next = trade(SYMBOL, sent.length + 1);
-      sent.push(next);
-      gateway.emitter.emit('trade', next);
+      // One trade per interval on average: a late timer (a busy event loop) catches up.
+      const due = Math.floor((Date.now() - feedStart) / FEED_INTERVAL_MS);
+      for (let n = 0; n < 4 && sent.length < due; n++) {
+        const next = trade(SYMBOL, sent.length + 1);
+        sent.push(next);
+        gateway.emitter.emit('trade', next);
+      }
       if (tick % 4 === 0) gateway.emitter.emit('trade', trade(OTHER, tick));
       if (tick % 10 === 0) {
         bookId++;
@@ -690,6 +710,10 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
           close: `${tick}`,
           closed: false,
         });
+      }
+      if (tick % 25 === 0) {
+        gateway.emitter.emit('order.created', { userId: 'fuzz-a', orderId: tick, symbol: OTHER });
+        gateway.emitter.emit('system.alert', { message: `fuzz ${tick}`, level: 'info' });
       }
     }, FEED_INTERVAL_MS);
 
@@ -710,6 +734,17 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
         await sleep(HEALTH_INTERVAL_MS);
       }
     })();
+
+    /** Connections and subscriptions (all channels) the server counts, from /metrics. */
+    const serverHolds = async () => {
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      const connections = Number(/^realtime_connections (\d+)/m.exec(text)?.[1]);
+      let subscriptions = 0;
+      for (const [, count] of text.matchAll(/^realtime_subscriptions\{[^}]*\} (\d+)/gm)) {
+        subscriptions += Number(count);
+      }
+      return { connections, subscriptions };
+    };
 
     const remember = (who: string, frame: Frame) => {
       recentFrames.push(`${who}: ${describeFrame(frame)}`);
@@ -759,19 +794,28 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
 
         // Most join /ws (some with a token), some the main namespace, an unknown one or none.
         const mode = rng.next();
-        const nsp = mode >= 0.7 && mode < 0.8 ? '' : '/ws,';
-        if (mode < 0.7) {
+        const nsp = mode >= 0.68 && mode < 0.76 ? '' : '/ws,';
+        if (mode < 0.68) {
           const token = rng.chance(0.75) ? undefined : rng.pick([tokens.userA, ...tokens.any]);
           send({ data: token ? `40/ws,{"token":${JSON.stringify(token)}}` : '40/ws,' });
+          // A second CONNECT while the server still decides on the first.
+          if (mode >= 0.56 && mode < 0.62) send({ data: '40/ws,' });
+          if (mode >= 0.62) {
+            // Gone while the server still decides on the CONNECT.
+            log.push('-- vanish right after CONNECT');
+            if (rng.chance(0.5)) raw.terminate();
+            else raw.close();
+            return;
+          }
           const answer = await raw.waitFor(
             (frame) => frame.startsWith('40/ws,') || frame.startsWith('44/ws,'),
             ANSWER_TIMEOUT_MS,
           );
           if (answer === 'timeout')
             return report('CONNECT to /ws neither accepted, refused nor closed');
-        } else if (mode < 0.8) {
+        } else if (mode < 0.76) {
           send({ data: '40' });
-        } else if (mode < 0.85) {
+        } else if (mode < 0.81) {
           send({ data: '40/nope,' });
         }
 
@@ -812,10 +856,6 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
             report('a ping was neither answered nor the connection closed');
         }
       } finally {
-        if (process.env.FUZZ_DEBUG)
-          console.log(
-            `${who} ${log.length} frames, close ${JSON.stringify(raw.closeInfo)}; last: ${log.slice(-3).join(' ;; ')} ;; recv: ${raw.texts().slice(-2).join(' ;; ').slice(0, 300)}`,
-          );
         if (rng.chance(0.5)) raw.close();
         else raw.terminate();
       }
@@ -829,7 +869,13 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       const report = (problem: string): void => {
         problems.push(`${who}: ${problem}\n  sent:\n    ${log.slice(-15).join('\n    ')}`);
       };
-      const auth = rng.pick([{}, { token: tokens.userA }, { token: hsToken(`fuzz-sio-${index}`) }]);
+      const auth = rng.pick([
+        {},
+        { token: tokens.userA },
+        { token: hsToken(`fuzz-sio-${index}`) },
+        // Expired but within the tolerated skew: the server ends it within two seconds.
+        { token: hsToken(`fuzz-sio-${index}`, { ttlSeconds: -3 }) },
+      ]);
       const socket = await gateway.connect({ auth });
       let closedFor: string | undefined;
       socket.onAny((event: string, body: any) => {
@@ -843,11 +889,20 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       const actions = 20 + rng.int(30);
       for (let i = 0; i < actions && socket.connected && Date.now() < deadline; i++) {
         const event = rng.chance(0.9) ? rng.pick(COMMANDS) : rng.pick(ODD_EVENTS.slice(0, 12));
+        // socket.io-client's encoder recurses: deep nesting is for the raw fuzzers only.
         const args: unknown[] = commandArguments(rng, event, tokens).map((text) =>
-          text.length > 6000 ? null : JSON.parse(text),
+          text.length > 1500 ? null : JSON.parse(text),
         );
-        if (rng.chance(0.1)) args.push(rng.bytes(rng.int(512)));
+        if (rng.chance(0.1)) {
+          args.push(rng.bytes(rng.int(512)));
+          // Socket.IO itself closes a connection whose binary packet holds an object that
+          // looks like an attachment placeholder (`_placeholder: true`) but is not one.
+          if (JSON.stringify(args).includes('"_placeholder":true')) {
+            closedFor ??= 'a placeholder look-alike beside binary data';
+          }
+        }
         log.push(`${event} ${JSON.stringify(args).slice(0, 200)}`);
+        remember(who, { data: `emit ${event} ${JSON.stringify(args)}` });
         sioCommands++;
         if (rng.chance(0.6)) {
           try {
@@ -855,8 +910,13 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
             if (answer?.error?.code === 'FORBIDDEN') closedFor = 'FORBIDDEN';
             const problem = replyProblem(answer);
             if (problem) report(`${problem}: ${JSON.stringify(answer).slice(0, 300)}`);
-          } catch {
-            if (socket.connected) report(`no ack for ${event} within ${ANSWER_TIMEOUT_MS} ms`);
+          } catch (error) {
+            // Closed meanwhile: judged below. Connected, a timeout is a lost answer and any
+            // other error this test's own.
+            if (socket.connected) {
+              if (!/timed out/.test(String(error))) throw error;
+              report(`no ack for ${event} within ${ANSWER_TIMEOUT_MS} ms`);
+            }
           }
         } else {
           socket.emit(event, ...args);
@@ -875,6 +935,12 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       socket.disconnect();
     };
 
+    // A fuzzer that throws (a bug of this test, or a server refusing a well-formed client) is
+    // reported, and the others run to their end.
+    const failed = (who: string) => (error: unknown) => {
+      problems.push(`${who} threw: ${error instanceof Error ? error.stack : String(error)}`);
+    };
+
     // The raw connections, a few at a time; a late bystander joins half way.
     let nextRaw = 0;
     let lateBystander: Promise<void> | undefined;
@@ -887,18 +953,16 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
             const recorder = new Recorder(socket, ['trade']);
             await command(socket, 'subscribe', { channel: 'trades', symbol: SYMBOL });
             bystanders.push({ socket, recorder, from: -1 });
-          })();
+          })().catch(failed('the late bystander'));
         }
-        await rawFuzzer(index);
+        await rawFuzzer(index).catch(failed(`raw #${index}`));
       }
     };
-    // A fuzzer that throws is a bug of this test: reported, and the others run to their end.
-    const fuzzerFailed = (error: unknown) => {
-      problems.push(`a fuzzer threw: ${error instanceof Error ? error.stack : String(error)}`);
-    };
     await Promise.all([
-      ...Array.from({ length: RAW_CONCURRENCY }, () => rawWorker().catch(fuzzerFailed)),
-      ...Array.from({ length: SIO_FUZZERS }, (_, i) => sioFuzzer(i).catch(fuzzerFailed)),
+      ...Array.from({ length: RAW_CONCURRENCY }, rawWorker),
+      ...Array.from({ length: SIO_FUZZERS }, (_, i) =>
+        sioFuzzer(i).catch(failed(`socket.io #${i}`)),
+      ),
     ]);
     await lateBystander;
     await sleep(100);
@@ -908,6 +972,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
     const fuzzMs = Date.now() - started;
 
     // Every bystander got every trade since it subscribed, in order, gap-free.
+    const feeds: Array<{ live: any[]; start: number }> = [];
     for (const [i, { socket, recorder, from }] of bystanders.entries()) {
       await command(socket, 'ping');
       const received = recorder.payloads('trade');
@@ -915,6 +980,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       const live = received.filter((envelope) => !envelope.replay);
       // A late subscriber starts at the seq its replay carries (the room's count when it joined).
       const start = from >= 0 ? from : (replayed[0]?.seq ?? (live[0]?.seq ?? 1) - 1);
+      feeds.push({ live, start });
       if (from >= 0 && replayed.length > 0) problems.push(`bystander ${i}: unexpected replay`);
       const replayedData = JSON.stringify(replayed.map((envelope) => envelope.data));
       if (replayedData !== JSON.stringify(sent.slice(start - replayed.length, start))) {
@@ -922,11 +988,26 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       }
       const difference = feedDifference(live, sent, start);
       if (difference) problems.push(`bystander ${i} (from seq ${start + 1}): ${difference}`);
+    }
+    console.info(
+      `fuzz seed 0x${SEED.toString(16)}: ${rawFrames} raw frames on ${nextRaw} raw connections, ` +
+        `${sioCommands} Socket.IO commands, ${sent.length} trades fed, ${health.length} health ` +
+        `checks, in ${fuzzMs} ms`,
+    );
+    // The most telling first: a crash, then what the fuzzers and bystanders saw, then logs.
+    expect(processErrors).toEqual([]);
+    expect(problems).toEqual([]);
+    expect(serverErrors.errors).toEqual([]);
+    expect(health.filter((status) => status !== 200)).toEqual([]);
+    expect(health.length).toBeGreaterThan(0);
+    for (const { live, start } of feeds) {
       expect(live.map((envelope) => envelope.seq)).toEqual(
         sent.slice(start).map((_, k) => start + k + 1),
       );
       expect(live.map((envelope) => envelope.data)).toEqual(sent.slice(start));
     }
+    expect(nextRaw).toBe(RAW_CONNECTIONS);
+    expect(rawFrames).toBeGreaterThanOrEqual(1000);
 
     // A fresh client connects, subscribes, gets its replay and the next trade, and gets pong.
     const fresh = await gateway.connect();
@@ -952,20 +1033,19 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
     });
     expect(freshTrades.slice(0, -1).every((envelope) => envelope.replay === true)).toBe(true);
     expect(await command(fresh, 'ping')).toEqual({ ok: true, timestamp: expect.any(Number) });
-    const finalHealth = await fetch(`${gateway.url}/health`);
-    expect(finalHealth.status).toBe(200);
+    expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
 
-    console.info(
-      `fuzz seed 0x${SEED.toString(16)}: ${rawFrames} raw frames on ${nextRaw} raw connections, ` +
-        `${sioCommands} Socket.IO commands, ${sent.length} trades fed, ${health.length} health ` +
-        `checks, in ${fuzzMs} ms`,
-    );
-    expect(problems).toEqual([]);
+    // Nothing a fuzzer did outlives it: the server holds exactly the connections and
+    // subscriptions of the clients still open (the bystanders and the fresh one).
+    await Promise.all([...raws].map((raw) => within(raw.closed, ANSWER_TIMEOUT_MS)));
+    const expected = { connections: bystanders.length + 1, subscriptions: bystanders.length + 1 };
+    let held = await serverHolds();
+    for (let wait = 0; wait < 50 && JSON.stringify(held) !== JSON.stringify(expected); wait++) {
+      await sleep(100);
+      held = await serverHolds();
+    }
+    expect(held).toEqual(expected);
     expect(processErrors).toEqual([]);
     expect(serverErrors.errors).toEqual([]);
-    expect(health.filter((status) => status !== 200)).toEqual([]);
-    expect(health.length).toBeGreaterThan(0);
-    expect(nextRaw).toBe(RAW_CONNECTIONS);
-    expect(rawFrames).toBeGreaterThanOrEqual(1000);
   }, 60_000);
 });
