@@ -295,6 +295,37 @@ describe('three gateway instances on one Redis', () => {
     survivor.process.child.kill('SIGKILL');
   }, 60_000);
 
+  it('works the same over Redis 7 sharded pub/sub (REDIS_SHARDED=true)', async () => {
+    const env = { REDIS_SHARDED: 'true' };
+    const [first, second] = [
+      await startInstance('sharded-1', env),
+      await startInstance('sharded-2', env),
+    ];
+    try {
+      const watcher = await client(second!);
+      await command(watcher.socket, 'subscribe', { channel: 'trades', symbol: 'SHARDUSDT' });
+      await until(
+        async () => {
+          await publish(first!, { event: 'trade', data: { symbol: 'SHARDUSDT', tradeId: 1 } });
+          await sleep(200);
+          return watcher.recorder.payloads('trade').length > 0;
+        },
+        10_000,
+        'a trade across sharded instances',
+      );
+      const admin = hsToken('operator', { claims: { roles: ['admin'] } });
+      const stats = (await (
+        await fetch(`${first!.url}/admin/stats`, { headers: { authorization: `Bearer ${admin}` } })
+      ).json()) as any;
+      expect(stats.cluster.instances.map((i: { instanceId: string }) => i.instanceId)).toEqual(
+        expect.arrayContaining(['sharded-1', 'sharded-2']),
+      );
+    } finally {
+      first!.process.child.kill('SIGKILL');
+      second!.process.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('exits at once on a second signal', async () => {
     const instance = await startInstance('gateway-impatient', { DRAIN_TIMEOUT_MS: '60000' });
     await client(instance);
