@@ -19,6 +19,7 @@ export class GatewayHarness {
   static async start(
     realtime: RealtimeModuleOptions = {},
     more: Partial<Omit<GatewayConfig, 'port' | 'realtime'>> = {},
+    port = 0,
   ): Promise<GatewayHarness> {
     const app = await createGatewayApp(
       {
@@ -31,9 +32,9 @@ export class GatewayHarness {
       },
       ['error'],
     );
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
-    return new GatewayHarness(app, `http://127.0.0.1:${port}`);
+    await app.listen(port, '127.0.0.1');
+    const address = app.getHttpServer().address() as AddressInfo;
+    return new GatewayHarness(app, `http://127.0.0.1:${address.port}`);
   }
 
   get emitter(): EventEmitter2 {

@@ -1,3 +1,11 @@
+export * from './realtime-client.js';
+export * from './observable-value.js';
 export * from './order-book-sync.js';
+export { tokenExpiry } from './token-expiry.js';
 export { OrderBook, CHECKSUM_DEPTH, type BookLevel } from '../../realtime/src/market/order-book.js';
 export { crc32 } from '../../realtime/src/market/crc32.js';
+export type { Envelope } from '../../realtime/src/broadcast/envelope.js';
+export type {
+  RealtimeEventName,
+  RealtimeEventPayloads,
+} from '../../realtime/src/events/event-catalogue.js';
