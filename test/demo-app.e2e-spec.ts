@@ -37,9 +37,11 @@ describe('demo app (npm start)', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     const html = await response.text();
-    expect(html).toContain('/socket.io/socket.io.min.js');
-    expect(html).toContain("io('/ws'");
-    expect((await fetch(url + '/socket.io/socket.io.min.js')).status).toBe(200);
+    expect(html).toContain('<script type="module" src="/app.js">');
+    const script = await fetch(url + '/app.js');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('text/javascript');
+    expect((await script.text()).length).toBeGreaterThan(10_000);
     expect((await fetch(url + '/health/ready')).status).toBe(200);
   });
 

@@ -1,0 +1,205 @@
+import { useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { RealtimeClient } from '../../../libs/client/src/index.js';
+import {
+  RealtimeProvider,
+  useChannel,
+  useOrderBook,
+  useRealtime,
+} from '../../../libs/client/src/react/index.js';
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
+const USERS = ['alice', 'bob', 'carol'];
+
+function tokenFor(user: string): () => Promise<string> {
+  return async () => {
+    const response = await fetch('/demo/token?user=' + encodeURIComponent(user));
+    return ((await response.json()) as { token: string }).token;
+  };
+}
+
+function Status() {
+  const { state, userId } = useRealtime();
+  return (
+    <span id="status" className={state}>
+      {state}
+      {userId ? ` as ${userId}` : ''}
+    </span>
+  );
+}
+
+function Tickers({ selected, onSelect }: { selected: string; onSelect: (symbol: string) => void }) {
+  const [digest] = useChannel({ channel: 'ticker', symbol: 'all' }, 'tickers.update');
+  const tickers = (digest?.data.tickers ?? []) as Array<Record<string, string>>;
+  return (
+    <section>
+      <h2>Markets</h2>
+      <table id="tickers">
+        <thead>
+          <tr>
+            <th>Symbol</th>
+            <th>Last</th>
+            <th>24h %</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tickers.map((t) => (
+            <tr
+              key={t.symbol}
+              className={t.symbol === selected ? 'selected' : ''}
+              onClick={() => onSelect(t.symbol!)}
+            >
+              <td>{t.symbol}</td>
+              <td className="price">{t.lastPrice}</td>
+              <td className={Number(t.priceChangePercent) >= 0 ? 'up' : 'down'}>
+                {t.priceChangePercent}%
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Book({ symbol }: { symbol: string }) {
+  const { state, bids, asks } = useOrderBook(symbol, 12);
+  const most = Math.max(1, ...[...bids, ...asks].map(([, q]) => Number(q)));
+  const row =
+    (side: 'bid' | 'ask') =>
+    ([price, quantity]: [string, string]) => (
+      <tr key={price} className={`level ${side}`}>
+        <td>{price}</td>
+        <td style={{ backgroundSize: `${(Number(quantity) / most) * 100}% 100%` }}>{quantity}</td>
+      </tr>
+    );
+  return (
+    <section>
+      <h2>
+        Order book {symbol} <small id="book-state">{state}</small>
+      </h2>
+      <table id="orderbook">
+        <tbody>
+          {[...asks].reverse().map(row('ask'))}
+          {bids.map(row('bid'))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Trades({ symbol }: { symbol: string }) {
+  const trades = useChannel({ channel: 'trades', symbol }, 'trade', 15);
+  return (
+    <section>
+      <h2>Trades</h2>
+      <table id="trades">
+        <tbody>
+          {trades.map(({ data }) => (
+            <tr key={String(data.tradeId)}>
+              <td className={data.side === 'buy' ? 'up' : 'down'}>{data.price}</td>
+              <td>{data.quantity}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Klines({ symbol }: { symbol: string }) {
+  const klines = useChannel({ channel: 'klines', symbol, interval: '1m' }, 'kline.update', 200);
+  const candles = useMemo(() => {
+    const byOpen = new Map<number, Record<string, unknown>>();
+    for (const { data } of [...klines].reverse()) byOpen.set(data.openTime as number, data);
+    return [...byOpen.values()].slice(-30);
+  }, [klines]);
+  const prices = candles.flatMap((c) => [Number(c.high), Number(c.low)]);
+  const [low, high] = [Math.min(...prices), Math.max(...prices)];
+  const y = (price: unknown) => 110 - ((Number(price) - low) / Math.max(high - low, 1e-9)) * 100;
+  return (
+    <section>
+      <h2>1m klines</h2>
+      <svg id="klines" viewBox="0 0 300 120" role="img" aria-label={`${symbol} one-minute candles`}>
+        {candles.map((c, i) => (
+          <g key={String(c.openTime)} className={Number(c.close) >= Number(c.open) ? 'up' : 'down'}>
+            <line x1={i * 10 + 5} x2={i * 10 + 5} y1={y(c.high)} y2={y(c.low)} />
+            <rect
+              x={i * 10 + 2}
+              width={6}
+              y={Math.min(y(c.open), y(c.close))}
+              height={Math.max(1, Math.abs(y(c.open) - y(c.close)))}
+            />
+          </g>
+        ))}
+      </svg>
+    </section>
+  );
+}
+
+function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
+  const { userId } = useRealtime();
+  const fills = useChannel(userId ? { channel: 'user.orders' } : null, 'order.filled', 8);
+  const [balance] = useChannel(userId ? { channel: 'user.balances' } : null, 'balance.updated');
+  const [user, setUser] = useState(USERS[0]!);
+  return (
+    <section>
+      <h2>
+        My account <small>(demo)</small>
+      </h2>
+      <p>
+        <select id="user" value={user} onChange={(e) => setUser(e.target.value)}>
+          {USERS.map((u) => (
+            <option key={u}>{u}</option>
+          ))}
+        </select>{' '}
+        <button id="signin" onClick={() => onSignIn(user)}>
+          Sign in
+        </button>
+      </p>
+      <p>
+        USDT: <strong id="balance">{balance?.data.free ?? '-'}</strong>
+      </p>
+      <table id="fills">
+        <tbody>
+          {fills.map(({ data }) => (
+            <tr key={String(data.orderId)} className="fill">
+              <td>{data.symbol}</td>
+              <td className={data.side === 'buy' ? 'up' : 'down'}>{data.side}</td>
+              <td>
+                {data.quantity} @ {data.price}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function App() {
+  const [user, setUser] = useState<string | null>(null);
+  const [symbol, setSymbol] = useState(SYMBOLS[0]!);
+  const client = useMemo(
+    () => new RealtimeClient({ url: location.origin, ...(user ? { token: tokenFor(user) } : {}) }),
+    [user],
+  );
+  useEffect(() => () => client.close(), [client]);
+  return (
+    <RealtimeProvider client={client}>
+      <header>
+        <h1>Demo market</h1>
+        <Status />
+      </header>
+      <main>
+        <Tickers selected={symbol} onSelect={setSymbol} />
+        <Book symbol={symbol} />
+        <Trades symbol={symbol} />
+        <Klines symbol={symbol} />
+        <Account onSignIn={setUser} />
+      </main>
+    </RealtimeProvider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(<App />);

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUTPUT = 'test-output';
+
+describe('demo page in a real browser (Debian chromium via playwright-core)', () => {
+  let demo: RunningProcess;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    }
+    mkdirSync(OUTPUT, { recursive: true });
+    const port = await freePort();
+    demo = await startProcess(
+      'dist/apps/demo/src/main.js',
+      { PORT: String(port), HOST: '127.0.0.1' },
+      /live market on/,
+    );
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await page.goto(`http://127.0.0.1:${port}/`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  it('shows live tickers, a synced order book, trades and candles', async () => {
+    await page.waitForSelector('#status.connected', { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#tickers tbody tr').length === 3,
+      undefined,
+      { timeout: 10_000 },
+    );
+    const firstPrices = await page.$$eval('#tickers .price', (cells) =>
+      cells.map((c) => c.textContent),
+    );
+    await page.waitForFunction(
+      (before) =>
+        [...document.querySelectorAll('#tickers .price')].some(
+          (c, i) => c.textContent !== before[i],
+        ),
+      firstPrices,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(
+      () => document.querySelector('#book-state')?.textContent === 'synced',
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.$$eval('#orderbook tr.level.bid', (rows) => rows.length)).toBeGreaterThan(5);
+    expect(await page.$$eval('#orderbook tr.level.ask', (rows) => rows.length)).toBeGreaterThan(5);
+    await page.waitForFunction(
+      () => document.querySelectorAll('#trades tr').length > 2,
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(() => document.querySelectorAll('#klines g').length > 0, undefined, {
+      timeout: 10_000,
+    });
+  }, 60_000);
+
+  it("signs in a demo user and shows that user's fills and balance", async () => {
+    await page.selectOption('#user', 'bob');
+    await page.click('#signin');
+    await page.waitForFunction(
+      () => document.querySelector('#status')?.textContent === 'connected as bob',
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForSelector('#fills tr.fill', { timeout: 30_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#balance')?.textContent !== '-',
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.screenshot({ path: `${OUTPUT}/demo-desktop.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${OUTPUT}/demo-phone.png`, fullPage: true });
+  }, 60_000);
+
+  it('logged no console error or warning', () => {
+    expect(problems).toEqual([]);
+  });
+});
