@@ -85,7 +85,7 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
     });
   }, 60_000);
 
-  it("signs in a demo user and shows that user's fills and balance", async () => {
+  it("signs in a demo user and shows that user's orders, fills and balance", async () => {
     await page.selectOption('#user', 'bob');
     await page.click('#signin');
     await page.waitForFunction(
@@ -93,6 +93,7 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
       undefined,
       { timeout: 10_000 },
     );
+    await page.waitForSelector('#orders tr.order', { timeout: 30_000 });
     await page.waitForSelector('#fills tr.fill', { timeout: 30_000 });
     await page.waitForFunction(
       () => document.querySelector('#balance')?.textContent !== '-',

@@ -139,6 +139,7 @@ function Klines({ symbol }: { symbol: string }) {
 
 function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
   const { userId } = useRealtime();
+  const orders = useChannel(userId ? { channel: 'user.orders' } : null, 'order.created', 4);
   const fills = useChannel(userId ? { channel: 'user.orders' } : null, 'order.filled', 8);
   const [balance] = useChannel(userId ? { channel: 'user.balances' } : null, 'balance.updated');
   const [user, setUser] = useState(USERS[0]!);
@@ -160,6 +161,21 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
       <p>
         USDT: <strong id="balance">{balance?.data.free ?? '-'}</strong>
       </p>
+      <h3>Orders placed</h3>
+      <table id="orders">
+        <tbody>
+          {orders.map(({ data }) => (
+            <tr key={String(data.orderId)} className="order">
+              <td>{data.symbol}</td>
+              <td className={data.side === 'buy' ? 'up' : 'down'}>{data.side}</td>
+              <td>
+                {data.quantity} @ {data.price}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Fills</h3>
       <table id="fills">
         <tbody>
           {fills.map(({ data }) => (
