@@ -28,7 +28,13 @@ export class ReferenceBook {
 
   sorted(side: 'bids' | 'asks'): Level[] {
     const direction = side === 'bids' ? -1 : 1;
-    return [...this[side]].sort((a, b) => direction * (Number(a[0]) - Number(b[0])));
+    // Each price parsed once, not once per comparison: this runs after every update in the tests.
+    const keyed = [...this[side]].map(([price, quantity]) => ({
+      value: Number(price),
+      level: [price, quantity] as Level,
+    }));
+    keyed.sort((a, b) => direction * (a.value - b.value));
+    return keyed.map(({ level }) => level);
   }
 
   checksum(): number {
