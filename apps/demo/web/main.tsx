@@ -137,6 +137,33 @@ function Klines({ symbol }: { symbol: string }) {
   );
 }
 
+/** Rows of a user's order events: symbol, side, quantity @ price. */
+function OrderTable({
+  id,
+  rowClass,
+  envelopes,
+}: {
+  id: string;
+  rowClass: string;
+  envelopes: Array<{ data: Record<string, unknown> }>;
+}) {
+  return (
+    <table id={id}>
+      <tbody>
+        {envelopes.map(({ data }) => (
+          <tr key={String(data.orderId)} className={rowClass}>
+            <td>{String(data.symbol)}</td>
+            <td className={data.side === 'buy' ? 'up' : 'down'}>{String(data.side)}</td>
+            <td>
+              {String(data.quantity)} @ {String(data.price)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
   const { userId } = useRealtime();
   const orders = useChannel(userId ? { channel: 'user.orders' } : null, 'order.created', 4);
@@ -162,33 +189,9 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
         USDT: <strong id="balance">{balance?.data.free ?? '-'}</strong>
       </p>
       <h3>Orders placed</h3>
-      <table id="orders">
-        <tbody>
-          {orders.map(({ data }) => (
-            <tr key={String(data.orderId)} className="order">
-              <td>{data.symbol}</td>
-              <td className={data.side === 'buy' ? 'up' : 'down'}>{data.side}</td>
-              <td>
-                {data.quantity} @ {data.price}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <OrderTable id="orders" rowClass="order" envelopes={orders} />
       <h3>Fills</h3>
-      <table id="fills">
-        <tbody>
-          {fills.map(({ data }) => (
-            <tr key={String(data.orderId)} className="fill">
-              <td>{data.symbol}</td>
-              <td className={data.side === 'buy' ? 'up' : 'down'}>{data.side}</td>
-              <td>
-                {data.quantity} @ {data.price}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <OrderTable id="fills" rowClass="fill" envelopes={fills} />
     </section>
   );
 }
