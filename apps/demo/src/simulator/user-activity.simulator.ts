@@ -71,14 +71,7 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
     };
     orders.push(order);
     const now = Date.now();
-    this.events.emit(RealtimeEvent.OrderCreated, {
-      userId,
-      ...order,
-      type: 'limit',
-      status: 'new',
-      filledQuantity: '0',
-      timestamp: now,
-    });
+    this.emitOrder(RealtimeEvent.OrderCreated, userId, order, 'new', '0', now);
     this.events.emit(RealtimeEvent.BalanceLocked, {
       userId,
       asset: 'USDT',
@@ -92,14 +85,7 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
     const notional = Number(this.notional(order));
     const usdt = this.usdt.get(userId)! + (order.side === 'sell' ? notional : -notional);
     this.usdt.set(userId, usdt);
-    this.events.emit(RealtimeEvent.OrderFilled, {
-      userId,
-      ...order,
-      type: 'limit',
-      status: 'filled',
-      filledQuantity: order.quantity,
-      timestamp: now,
-    });
+    this.emitOrder(RealtimeEvent.OrderFilled, userId, order, 'filled', order.quantity, now);
     this.events.emit(RealtimeEvent.TradeExecuted, {
       userId,
       tradeId: this.nextTradeId++,
@@ -112,12 +98,7 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
       feeAsset: 'USDT',
       timestamp: now,
     });
-    this.events.emit(RealtimeEvent.BalanceUnlocked, {
-      userId,
-      asset: 'USDT',
-      locked: '0',
-      timestamp: now,
-    });
+    this.unlock(userId, now);
     this.events.emit(RealtimeEvent.BalanceUpdated, {
       userId,
       asset: 'USDT',
@@ -138,14 +119,32 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
 
   private cancel(userId: string, order: OpenOrder): void {
     const now = Date.now();
-    this.events.emit(RealtimeEvent.OrderCancelled, {
+    this.emitOrder(RealtimeEvent.OrderCancelled, userId, order, 'cancelled', '0', now);
+    this.unlock(userId, now);
+  }
+
+  private emitOrder(
+    event:
+      | typeof RealtimeEvent.OrderCreated
+      | typeof RealtimeEvent.OrderFilled
+      | typeof RealtimeEvent.OrderCancelled,
+    userId: string,
+    order: OpenOrder,
+    status: string,
+    filledQuantity: string,
+    now: number,
+  ): void {
+    this.events.emit(event, {
       userId,
       ...order,
       type: 'limit',
-      status: 'cancelled',
-      filledQuantity: '0',
+      status,
+      filledQuantity,
       timestamp: now,
     });
+  }
+
+  private unlock(userId: string, now: number): void {
     this.events.emit(RealtimeEvent.BalanceUnlocked, {
       userId,
       asset: 'USDT',
