@@ -193,33 +193,18 @@ const result = {
   mode: quick ? 'quick' : 'full',
   scenarios,
 };
-console.table(
-  scenarios.map(
-    ({
-      name,
-      target,
-      clients,
-      delivered_per_sec,
-      delivered_ratio,
-      p50_ms,
-      p99_ms,
-      p999_ms,
-      rss_per_conn_kb,
-      cpu_pct,
-    }) => ({
-      name,
-      target,
-      clients,
-      delivered_per_sec,
-      delivered_ratio,
-      p50_ms,
-      p99_ms,
-      p999_ms,
-      rss_per_conn_kb,
-      cpu_pct,
-    }),
-  ),
-);
+console.table(scenarios, [
+  'name',
+  'target',
+  'clients',
+  'delivered_per_sec',
+  'delivered_ratio',
+  'p50_ms',
+  'p99_ms',
+  'p999_ms',
+  'rss_per_conn_kb',
+  'cpu_pct',
+]);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const json = JSON.stringify(result, null, 2) + '\n';
 writeFileSync(new URL('./results/latest.json', import.meta.url), json);
