@@ -31,6 +31,7 @@ export function envelope(
   symbol: string | undefined,
   interval: KlineInterval | undefined,
   seq: number,
+  ts: number,
   data: unknown,
   replay?: true,
 ): Envelope {
@@ -40,7 +41,7 @@ export function envelope(
     symbol,
     interval,
     seq,
-    ts: Date.now(),
+    ts,
     replay,
     data,
   } as Envelope;

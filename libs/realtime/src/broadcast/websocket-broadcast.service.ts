@@ -151,14 +151,22 @@ export class WebSocketBroadcastService
         this.metrics.messageOut(definition.channel);
         server.local.emit(
           definition.event,
-          envelope(definition, undefined, undefined, this.sequencer.next(EVERYONE), data),
+          envelope(
+            definition,
+            undefined,
+            undefined,
+            this.sequencer.next(EVERYONE),
+            Date.now(),
+            data,
+          ),
         );
         return;
     }
     // Nobody here listens: no envelope, and no sequence count to keep for the room.
     if (!server.adapter.rooms.has(room)) return;
     this.metrics.messageOut(definition.channel);
-    this.metrics.delivered(data.timestamp, Date.now());
+    const now = Date.now();
+    this.metrics.delivered(data.timestamp, now);
     // Local rooms only: every instance delivers the events it gets to its own clients.
     // Connections behind on their writes skip market data that the next message replaces.
     const target =
@@ -167,7 +175,7 @@ export class WebSocketBroadcastService
         : server.local.to(room);
     target.emit(
       definition.event,
-      envelope(definition, symbol, interval, this.sequencer.next(room), data),
+      envelope(definition, symbol, interval, this.sequencer.next(room), now, data),
     );
   }
 }

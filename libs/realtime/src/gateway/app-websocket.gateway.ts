@@ -147,8 +147,9 @@ export class AppWebSocketGateway
     // Joined and replayed in one tick: no room message can fall between the two, and the
     // room's next message carries seq + 1.
     const seq = this.sequencer.current(room);
+    const now = Date.now();
     for (const { definition, data } of this.market.replay(channel, symbol, interval)) {
-      client.emit(definition.event, envelope(definition, symbol, interval, seq, data, true));
+      client.emit(definition.event, envelope(definition, symbol, interval, seq, now, data, true));
     }
   }
 
