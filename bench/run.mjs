@@ -1,21 +1,21 @@
 #!/usr/bin/env node
-// The benchmark harness: `npm run bench` (full) or `npm run bench -- --quick`.
-// Scenario `fanout`: N clients over S symbols; trades published at R events/s through each
-// target's HTTP publish API; delivered messages/s, latency from publish timestamp to
-// receipt, server CPU and RSS. Targets: the gateway (production build) and two baselines.
+// The benchmark harness: `npm run bench` (full) or `npm run bench -- --quick`; `--only=a,b`
+// runs some scenarios. See bench/README.md for what each scenario measures.
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createServer } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBroker, stopBroker } from '../scripts/kafka/kafka-broker.mjs';
 
 const quick = process.argv.includes('--quick');
-const CLIENTS = quick ? 2000 : 10_000;
-const SYMBOLS = 10;
-// Full mode asks 60 x 1,000 = 60,000 messages a second: about what this 2-core machine sustains.
-const RATE = quick ? 200 : 60;
-const SECONDS = quick ? 10 : 30;
+const onlyArgument = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArgument ? new Set(onlyArgument.slice(7).split(',')) : undefined;
 const PER_WORKER = 5000;
 const KEY = 'bench-publish-key-0123456789';
+const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
+const KAFKA_PORT = 29392;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const freePort = () =>
@@ -26,30 +26,26 @@ const freePort = () =>
     });
   });
 
-function processStats(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  return { cpuSeconds: ticks / 100, rssKb };
-}
-
+const socketIoUrl = (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
 const TARGETS = {
   gateway: {
     command: ['dist/apps/gateway/src/main.js'],
     env: {
       PUBLISH_API_KEY: KEY,
+      JWT_SECRET,
       LOG_LEVEL: 'error',
       MAX_CONNECTIONS_PER_IP: '0',
+      MAX_CONNECTIONS_PER_USER: '0',
       NEW_CONNECTIONS_PER_IP_PER_MINUTE: '0',
       TICKER_CONFLATION_MS: '0',
     },
-    url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+    url: socketIoUrl,
     protocol: 'socket.io',
   },
   naive: {
     command: ['dist/bench/servers/naive-gateway.js'],
-    env: {},
-    url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+    env: { JWT_SECRET },
+    url: socketIoUrl,
     protocol: 'socket.io',
   },
   'raw-ws': {
@@ -60,127 +56,389 @@ const TARGETS = {
   },
 };
 
-async function fanout(name) {
-  const target = TARGETS[name];
-  const port = await freePort();
-  const server = spawn(process.execPath, target.command, {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...target.env },
-    stdio: 'ignore',
-  });
-  const workers = [];
-  try {
-    await waitForPort(port);
-    const idle = processStats(server.pid);
-    const symbols = Array.from({ length: SYMBOLS }, (_, i) => `BENCH${i}`);
-    const perSymbol = Math.ceil(CLIENTS / SYMBOLS);
-    for (const [s, symbol] of symbols.entries()) {
-      for (let made = 0; made < perSymbol; made += PER_WORKER) {
-        const worker = fork(new URL('./load-worker.mjs', import.meta.url).pathname, [
-          JSON.stringify({
-            url: target.url(port, symbol),
-            connections: Math.min(PER_WORKER, perSymbol - made),
-            firstAddress: 2 + s,
-            subscribe: { channel: 'trades', symbol },
-            protocol: target.protocol,
-          }),
-        ]);
-        await new Promise((resolve) => worker.once('message', resolve));
-        workers.push(worker);
-      }
-    }
-    const report = () =>
-      Promise.all(
-        workers.map(
-          (w) =>
-            new Promise((resolve) => {
-              w.once('message', resolve);
-              w.send('report');
-            }),
-        ),
+/** A benchmarked server process; `memory()` asks it (after a GC) for its RSS and heap. */
+class Server {
+  static async start(name, env = {}) {
+    const target = TARGETS[name];
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', './bench/memory-probe.mjs', ...target.command],
+      {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...target.env, ...env },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      },
+    );
+    const server = new Server(name, port, child);
+    await server.waitForHttp();
+    return server;
+  }
+
+  constructor(name, port, child) {
+    Object.assign(this, { name, port, child, target: TARGETS[name] });
+  }
+
+  memory() {
+    return new Promise((resolve) => {
+      this.child.once('message', resolve);
+      this.child.send('memory');
+    });
+  }
+
+  cpuSeconds() {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(stat[11]) + Number(stat[12])) / 100;
+  }
+
+  async waitForHttp(path = '/') {
+    for (let i = 0; i < 300; i++) {
+      const ok = await fetch(`http://127.0.0.1:${this.port}${path}`).then(
+        (response) => path === '/' || response.ok,
+        () => false,
       );
-    let subscribed = 0;
-    for (let tries = 0; ; tries++) {
-      subscribed = (await report()).reduce((sum, r) => sum + r.open, 0);
-      if (subscribed >= perSymbol * SYMBOLS) break;
-      // Under a connection storm a few handshakes may still be failing: go on at 99.5%.
-      if (tries > 300 && subscribed >= CLIENTS * 0.995) break;
-      if (tries > 600)
-        throw new Error(`${name}: only ${subscribed} of ${CLIENTS} clients subscribed`);
+      if (ok) return;
       await sleep(100);
     }
-    await sleep(500);
-    await report();
-    const loaded = processStats(server.pid);
-    const started = Date.now();
-    let published = 0;
-    while (Date.now() - started < SECONDS * 1000) {
-      const due = Math.floor(((Date.now() - started) / 1000) * RATE) - published;
-      if (due > 0) {
-        const batch = Array.from({ length: due }, (_, i) => ({
-          event: 'trade',
-          data: {
-            symbol: symbols[(published + i) % SYMBOLS],
-            tradeId: published + i,
-            price: '100.5',
-            quantity: '1',
-            timestamp: Date.now(),
-          },
-        }));
-        published += due;
-        await fetch(`http://127.0.0.1:${port}/api/publish`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-          body: JSON.stringify(batch),
-        });
-      }
-      await sleep(5);
+    throw new Error(`${this.name}: nothing answers on ${this.port}${path}`);
+  }
+
+  async publish(events) {
+    const response = await fetch(`http://127.0.0.1:${this.port}/api/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
+    if (response.status !== 202) throw new Error(`${this.name}: publish answered ${response.status}`);
+  }
+
+  stop() {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Load-generator processes; each `group` is a set of connections alike. */
+class Load {
+  workers = [];
+  nextAddress = 2;
+
+  /** Starts connections in workers of at most PER_WORKER each; returns how many were asked. */
+  async connect(server, { connections, symbol, command, users, batch }) {
+    for (let made = 0; made < connections; made += PER_WORKER) {
+      const count = Math.min(PER_WORKER, connections - made);
+      const worker = fork(new URL('./load-worker.mjs', import.meta.url).pathname, [
+        JSON.stringify({
+          url: server.target.url(server.port, symbol),
+          connections: count,
+          firstAddress: this.nextAddress++,
+          protocol: server.target.protocol,
+          command,
+          batch,
+          ...(users ? { jwtSecret: JWT_SECRET, firstUser: users + made } : {}),
+        }),
+      ]);
+      await new Promise((resolve) => worker.once('message', resolve));
+      worker.send('connect');
+      this.workers.push(worker);
     }
-    const elapsed = (Date.now() - started) / 1000;
-    const after = processStats(server.pid);
-    await sleep(2000);
-    const reports = await report();
-    const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    const at = (q) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? null;
-    const expected = (published * subscribed) / SYMBOLS;
-    return {
-      name: 'fanout',
-      target: name,
-      clients: subscribed,
-      published_per_sec: Math.round(published / elapsed),
-      delivered_per_sec: Math.round(latencies.length / elapsed),
-      delivered_ratio: Number((latencies.length / expected).toFixed(4)),
-      p50_ms: at(0.5),
-      p99_ms: at(0.99),
-      p999_ms: at(0.999),
-      rss_per_conn_kb: Number(((loaded.rssKb - idle.rssKb) / CLIENTS).toFixed(1)),
-      cpu_pct: Math.round(((after.cpuSeconds - loaded.cpuSeconds) / elapsed) * 100),
-    };
+  }
+
+  report() {
+    return Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise((resolve) => {
+            worker.once('message', resolve);
+            worker.send('report');
+          }),
+      ),
+    );
+  }
+
+  /** Waits until `expected` connections are ready; returns how many and how long it took. */
+  async ready(expected, label) {
+    const started = Date.now();
+    for (;;) {
+      const ready = (await this.report()).reduce((sum, r) => sum + r.ready, 0);
+      if (ready >= expected) return { ready, seconds: (Date.now() - started) / 1000 };
+      const waited = Date.now() - started;
+      // Under a connection storm a few handshakes may still be failing: go on at 99.5%.
+      if (waited > 30_000 && ready >= expected * 0.995)
+        return { ready, seconds: waited / 1000 };
+      if (waited > 120_000) throw new Error(`${label}: only ${ready} of ${expected} ready`);
+      await sleep(100);
+    }
+  }
+
+  stop() {
+    for (const worker of this.workers) worker.send('stop');
+  }
+}
+
+function percentiles(latencies) {
+  latencies.sort((a, b) => a - b);
+  const at = (q) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? null;
+  return { p50_ms: at(0.5), p99_ms: at(0.99), p999_ms: at(0.999) };
+}
+
+/**
+ * Publishes `rate` events a second for `seconds` through `send`, in batches every 5 ms;
+ * `make(n)` builds event n with `timestamp: now`. Returns how many and how long.
+ */
+async function publishFor(rate, seconds, make, send) {
+  const started = Date.now();
+  let published = 0;
+  while (Date.now() - started < seconds * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * rate) - published;
+    if (due > 0) {
+      const batch = Array.from({ length: due }, (_, i) => make(published + i));
+      published += due;
+      await send(batch);
+    }
+    await sleep(5);
+  }
+  return { published, elapsed: (Date.now() - started) / 1000 };
+}
+
+/** Runs `publish` with the clients ready and measures delivery, latency, CPU and memory. */
+async function measureDelivery(server, load, { name, clients, expectedPerEvent, publish }) {
+  const before = await server.memory();
+  const { ready } = await load.ready(clients, `${name} ${server.name}`);
+  await sleep(500);
+  await load.report();
+  const loaded = await server.memory();
+  const cpuBefore = server.cpuSeconds();
+  const { published, elapsed } = await publish();
+  const cpu = server.cpuSeconds() - cpuBefore;
+  await sleep(2000);
+  const reports = await load.report();
+  const latencies = reports.flatMap((r) => r.latencies);
+  const expected = published * expectedPerEvent(ready);
+  return {
+    name,
+    target: server.name,
+    clients: ready,
+    published_per_sec: Math.round(published / elapsed),
+    delivered_per_sec: Math.round(latencies.length / elapsed),
+    delivered_ratio: Number((latencies.length / expected).toFixed(4)),
+    misrouted: reports.reduce((sum, r) => sum + r.misrouted, 0),
+    ...percentiles(latencies),
+    rss_per_conn_kb: Number(((loaded.rss - before.rss) / 1024 / ready).toFixed(1)),
+    cpu_pct: Math.round((cpu / elapsed) * 100),
+  };
+}
+
+async function withServer(name, env, run) {
+  const server = await Server.start(name, env);
+  const load = new Load();
+  try {
+    return await run(server, load);
   } finally {
-    for (const worker of workers) worker.send('stop');
-    server.kill('SIGKILL');
+    load.stop();
+    server.stop();
     await sleep(500);
   }
 }
 
-async function waitForPort(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(100);
+const trade = (symbol, n) => ({
+  event: 'trade',
+  data: { symbol, tradeId: n, price: '100.5', quantity: '1', timestamp: Date.now() },
+});
+
+/** `fanout`: N clients over S symbols; R trades a second through the HTTP publish API. */
+function fanout(name, { clients, symbols, rate, seconds, batch = false }) {
+  const symbolList = Array.from({ length: symbols }, (_, i) => `BENCH${i}`);
+  const perSymbol = Math.ceil(clients / symbols);
+  return withServer(name, {}, async (server, load) => {
+    for (const symbol of symbolList) {
+      const command = ['subscribe', { channel: 'trades', symbol }];
+      await load.connect(server, { connections: perSymbol, symbol, command, batch });
+    }
+    const row = await measureDelivery(server, load, {
+      name: batch ? 'fanout-batched' : 'fanout',
+      clients: perSymbol * symbols,
+      expectedPerEvent: (ready) => ready / symbols,
+      publish: () =>
+        publishFor(
+          rate,
+          seconds,
+          (n) => trade(symbolList[n % symbols], n),
+          (events) => server.publish(events),
+        ),
+    });
+    return row;
+  });
+}
+
+/** `private`: U signed-in users, one connection each on `user.orders`; R order events a second. */
+function privateScenario(name, { users, rate, seconds }) {
+  return withServer(name, {}, async (server, load) => {
+    await load.connect(server, {
+      connections: users,
+      symbol: 'none',
+      users: 1,
+      command: ['subscribe.private', { channel: 'user.orders' }],
+    });
+    return measureDelivery(server, load, {
+      name: 'private',
+      clients: users,
+      expectedPerEvent: () => 1,
+      publish: () =>
+        publishFor(
+          rate,
+          seconds,
+          (n) => ({
+            event: 'order.created',
+            data: { userId: `u${1 + ((n * 7919) % users)}`, orderId: n, timestamp: Date.now() },
+          }),
+          (events) => server.publish(events),
+        ),
+    });
+  });
+}
+
+/**
+ * `idle`: N connections (signed in with a JWT where the target checks one), doing nothing;
+ * the connection rate while they arrive and memory per connection after a GC. With
+ * `instances` > 1, that many gateways share one Redis and the connections are spread evenly.
+ */
+async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
+  const servers = [];
+  const load = new Load();
+  try {
+    for (let i = 0; i < instances; i++) {
+      servers.push(
+        await Server.start(name, instances > 1 ? { REDIS_URL, INSTANCE_ID: `bench-${i}` } : {}),
+      );
+    }
+    const before = await Promise.all(servers.map((s) => s.memory()));
+    const perServer = Math.ceil(clients / instances);
+    const started = Date.now();
+    for (const [i, server] of servers.entries()) {
+      await load.connect(server, {
+        connections: perServer,
+        symbol: 'none',
+        users: 1 + i * perServer,
+      });
+    }
+    const { ready } = await load.ready(perServer * instances, `${scenario} ${name}`);
+    const seconds = (Date.now() - started) / 1000;
+    await sleep(1000);
+    const after = await Promise.all(servers.map((s) => s.memory()));
+    const sum = (list, key) => list.reduce((total, m) => total + m[key], 0);
+    const perConnectionKb = (key) =>
+      Number(((sum(after, key) - sum(before, key)) / 1024 / ready).toFixed(1));
+    return {
+      name: scenario,
+      target: instances > 1 ? `${name} x${instances}` : name,
+      clients: ready,
+      connects_per_sec: Math.round(ready / seconds),
+      rss_per_conn_kb: perConnectionKb('rss'),
+      heap_per_conn_kb: perConnectionKb('heapUsed'),
+    };
+  } finally {
+    load.stop();
+    for (const server of servers) server.stop();
+    await sleep(1000);
   }
-  throw new Error(`nothing listens on ${port}`);
+}
+
+/** `kafka`: R events a second produced to a real broker; produce-to-receipt latency. */
+async function kafkaScenario({ clients, symbols, rate, seconds }) {
+  const broker = await startBroker({ port: KAFKA_PORT, log: () => undefined });
+  const kafka = new Kafka({
+    clientId: 'bench',
+    brokers: [broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+  });
+  const topic = `bench.market-data.${Date.now()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const symbolList = Array.from({ length: symbols }, (_, i) => `BENCH${i}`);
+  const perSymbol = Math.ceil(clients / symbols);
+  try {
+    return await withServer(
+      'gateway',
+      { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: topic },
+      async (server, load) => {
+        await server.waitForHttp('/health/ready');
+        for (const symbol of symbolList) {
+          const command = ['subscribe', { channel: 'trades', symbol }];
+          await load.connect(server, { connections: perSymbol, symbol, command });
+        }
+        return measureDelivery(server, load, {
+          name: 'kafka',
+          clients: perSymbol * symbols,
+          expectedPerEvent: (ready) => ready / symbols,
+          publish: () =>
+            publishFor(
+              rate,
+              seconds,
+              (n) => {
+                const event = trade(symbolList[n % symbols], n);
+                return { key: event.data.symbol, value: JSON.stringify(event) };
+              },
+              (messages) => producer.send({ topic, messages }),
+            ),
+        });
+      },
+    );
+  } finally {
+    await producer.disconnect();
+    if (!broker.alreadyRunning) await stopBroker({ port: KAFKA_PORT, log: () => undefined });
+  }
+}
+
+const BASELINES = ['gateway', 'naive', 'raw-ws'];
+const plan = [
+  [
+    'fanout',
+    quick
+      ? { clients: 2000, symbols: 10, rate: 200, seconds: 10 }
+      : // 60 x 1,000 = 60,000 messages a second: about what this 2-core machine sustains.
+        { clients: 10_000, symbols: 10, rate: 60, seconds: 30 },
+    (settings) => sequence(BASELINES, (target) => fanout(target, settings)),
+  ],
+  [
+    'idle',
+    { clients: quick ? 2000 : 10_000 },
+    (settings) => sequence(BASELINES, (target) => idle(target, settings)),
+  ],
+  [
+    'private',
+    quick ? { users: 1000, rate: 2000, seconds: 10 } : { users: 10_000, rate: 5000, seconds: 30 },
+    (settings) => sequence(BASELINES, (target) => privateScenario(target, settings)),
+  ],
+  [
+    'kafka',
+    { clients: 100, symbols: 50, rate: 5000, seconds: quick ? 10 : 30 },
+    async (settings) => [await kafkaScenario(settings)],
+  ],
+  [
+    'capacity',
+    quick ? undefined : { clients: 19_000, manyClients: 64_000 },
+    async ({ clients, manyClients }) => [
+      await idle('gateway', { clients, scenario: 'capacity' }),
+      await idle('gateway', { clients: manyClients, instances: 4, scenario: 'capacity' }),
+    ],
+  ],
+];
+
+async function sequence(items, run) {
+  const results = [];
+  for (const item of items) results.push(await run(item));
+  return results;
 }
 
 const scenarios = [];
-for (const target of ['gateway', 'naive', 'raw-ws']) {
-  console.error(
-    `fanout: ${target}, ${CLIENTS} clients, ${SYMBOLS} symbols, ${RATE} trades/s for ${SECONDS} s`,
-  );
-  scenarios.push(await fanout(target));
+for (const [name, settings, run] of plan) {
+  if (!settings || (only && !only.has(name))) continue;
+  console.error(`${name}: ${JSON.stringify(settings)}`);
+  scenarios.push(...(await run(settings)));
 }
 const result = {
   machine: {
@@ -199,10 +457,13 @@ console.table(scenarios, [
   'clients',
   'delivered_per_sec',
   'delivered_ratio',
+  'misrouted',
   'p50_ms',
   'p99_ms',
   'p999_ms',
+  'connects_per_sec',
   'rss_per_conn_kb',
+  'heap_per_conn_kb',
   'cpu_pct',
 ]);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   ConnectionGuard,
   ReadinessRegistry,
+  RealtimeIoAdapter,
   RedisIoAdapter,
   type SlotsRedisClient,
 } from '#realtime';
@@ -30,6 +31,8 @@ export async function createGatewayApp(
     app.useWebSocketAdapter(adapter);
     app.get(ReadinessRegistry).add(adapter);
     app.get(ConnectionGuard).useRedis(adapter.commandClient as SlotsRedisClient);
+  } else {
+    app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   }
   if (config.kafka) {
     app.connectMicroservice({ strategy: app.get(KafkaIngressServer) }, { inheritAppConfig: true });

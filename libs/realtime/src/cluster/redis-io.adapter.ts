@@ -1,6 +1,6 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
-import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
+import { RealtimeIoAdapter } from '../gateway/realtime-io.adapter.js';
 import type { ReadinessCheck, ReadinessStatus } from '../lifecycle/readiness-check.js';
 
 export interface RedisClusterOptions {
@@ -26,7 +26,7 @@ interface RedisClient {
  * Both packages are loaded only when this adapter is used. Start-up does not wait for Redis:
  * until it is reachable, readiness says so and each instance serves its own clients.
  */
-export class RedisIoAdapter extends IoAdapter implements ReadinessCheck {
+export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck {
   readonly name = 'redis';
   private readonly redisLogger = new Logger('Redis');
   private clients: RedisClient[] = [];

@@ -1,6 +1,7 @@
 export * from './app-websocket.gateway.js';
 export * from './connection-data.js';
 export * from './realtime-exception.filter.js';
+export * from './realtime-io.adapter.js';
 export * from './subscription-parser.js';
 export * from './subscription.dto.js';
 export type { Ack } from './reply.js';

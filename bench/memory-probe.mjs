@@ -1,0 +1,9 @@
+// Preloaded into every benchmarked server (`node --expose-gc --import`): on request from the
+// harness, collects garbage and reports memory, so idle-connection figures are not noise.
+process.on('message', (message) => {
+  if (message !== 'memory') return;
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  process.send({ rss, heapUsed });
+});

@@ -1,0 +1,136 @@
+import 'reflect-metadata';
+import { Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  WsException,
+} from '@nestjs/websockets';
+import type { AddressInfo } from 'node:net';
+import { of } from 'rxjs';
+import type { Namespace, Socket as ServerSocket } from 'socket.io';
+import { io, type Socket } from 'socket.io-client';
+import { RealtimeIoAdapter } from '#realtime';
+
+@WebSocketGateway({ namespace: '/adapter' })
+class EchoGateway {
+  @WebSocketServer() server!: Namespace;
+
+  @SubscribeMessage('echo')
+  echo(@MessageBody() body: unknown) {
+    return { echoed: body };
+  }
+
+  @SubscribeMessage('later')
+  async later(@MessageBody() body: number) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return body * 2;
+  }
+
+  @SubscribeMessage('stream')
+  stream() {
+    return of('first', 'second');
+  }
+
+  @SubscribeMessage('named')
+  named(@MessageBody() body: string) {
+    return { event: 'named.reply', data: body.toUpperCase() };
+  }
+
+  @SubscribeMessage('fail')
+  fail() {
+    throw new WsException('refused on purpose');
+  }
+
+  @SubscribeMessage('whoami')
+  whoami(@ConnectedSocket() socket: ServerSocket) {
+    return { id: socket.id, origin: socket.handshake.headers.origin ?? null };
+  }
+}
+
+@Module({ providers: [EchoGateway] })
+class EchoModule {}
+
+describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
+  let app: INestApplication;
+  let url: string;
+  const clients: Socket[] = [];
+
+  beforeAll(async () => {
+    app = await NestFactory.create(EchoModule, { logger: false });
+    app.useWebSocketAdapter(new RealtimeIoAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/adapter`;
+  });
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  afterAll(() => app.close());
+
+  async function connect(): Promise<Socket> {
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { origin: 'https://app.example' },
+    });
+    clients.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  }
+
+  it('answers a returned value through the acknowledgement', async () => {
+    const socket = await connect();
+    await expect(socket.emitWithAck('echo', { a: 1 })).resolves.toEqual({ echoed: { a: 1 } });
+    await expect(socket.emitWithAck('later', 21)).resolves.toBe(42);
+  });
+
+  it('emits a returned { event, data } as that event', async () => {
+    const socket = await connect();
+    const reply = new Promise((resolve) => socket.once('named.reply', resolve));
+    socket.emit('named', 'btc');
+    await expect(reply).resolves.toBe('BTC');
+  });
+
+  it('answers the first value of a returned Observable', async () => {
+    const socket = await connect();
+    await expect(socket.emitWithAck('stream')).resolves.toBe('first');
+  });
+
+  it("routes a handler's exception through Nest's filters and keeps the connection usable", async () => {
+    const socket = await connect();
+    const exception = new Promise((resolve) => socket.once('exception', resolve));
+    socket.emit('fail');
+    await expect(exception).resolves.toMatchObject({ message: 'refused on purpose' });
+    await expect(socket.emitWithAck('echo', 'still here')).resolves.toEqual({
+      echoed: 'still here',
+    });
+  });
+
+  it('dispatches each event to the handler bound to its own connection', async () => {
+    const [first, second] = await Promise.all([connect(), connect()]);
+    const [a, b] = await Promise.all([first.emitWithAck('whoami'), second.emitWithAck('whoami')]);
+    expect(a).toEqual({ id: first.id, origin: 'https://app.example' });
+    expect(b).toEqual({ id: second.id, origin: 'https://app.example' });
+  });
+
+  it('shares one listener per event across connections and drops the handshake request', async () => {
+    await Promise.all([connect(), connect()]);
+    const gateway = app.get(EchoGateway);
+    const [one, two] = [...gateway.server.sockets.values()];
+    expect(one.listeners('echo')).toHaveLength(1);
+    expect(one.listeners('echo')[0]).toBe(two.listeners('echo')[0]);
+    expect(one.listeners('echo')[0]).not.toBe(one.listeners('fail')[0]);
+    expect(one.request).toBeNull();
+    // What auth and limits read stays on the handshake.
+    expect(one.handshake.headers.origin).toBe('https://app.example');
+  });
+});
