@@ -34,6 +34,23 @@ import { SubscriptionParser } from './subscription-parser.js';
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
 
+/** Answers an event that is no command; one function for all connections (`this` is the socket). */
+function answerUnknownEvent(this: Socket, event: string, ...args: unknown[]): void {
+  if (knownCommands.has(event)) return;
+  const last = args[args.length - 1];
+  const ack = typeof last === 'function' ? (last as AckCallback) : undefined;
+  reply(
+    this,
+    ack,
+    ServerEvent.Error,
+    errorReply(
+      String(event).slice(0, MAX_ECHOED_COMMAND),
+      RealtimeErrorCode.InvalidPayload,
+      `unknown event; send one of: ${[...knownCommands].join(', ')}`,
+    ),
+  );
+}
+
 /**
  * The Socket.IO face of the module: connection greeting and the client commands. Its
  * server options come from the module's settings (see the constructor).
@@ -103,22 +120,7 @@ export class AppWebSocketGateway
     this.guard.connected(client);
     this.sessions.begin(client);
     if (data.userId !== null) client.join(userConnectionsRoom(data.userId));
-    client.onAny((event: string, ...args: unknown[]) => {
-      if (knownCommands.has(event)) return;
-      const last = args[args.length - 1];
-      const ack = typeof last === 'function' ? (last as AckCallback) : undefined;
-      const command = String(event).slice(0, MAX_ECHOED_COMMAND);
-      reply(
-        client,
-        ack,
-        ServerEvent.Error,
-        errorReply(
-          command,
-          RealtimeErrorCode.InvalidPayload,
-          `unknown event; send one of: ${[...knownCommands].join(', ')}`,
-        ),
-      );
-    });
+    client.onAny(answerUnknownEvent);
     client.emit(ServerEvent.Connected, {
       connectionId: client.id,
       userId: data.userId,
