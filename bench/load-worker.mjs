@@ -6,14 +6,16 @@ import { createHmac } from 'node:crypto';
 import { WebSocket } from 'ws';
 
 /**
+ * Connection i goes to `targets[i % targets.length]`: its URL and the command it sends once
+ * connected (the acknowledgement makes it ready).
  * @type {{
- *   url: string; connections: number; firstAddress: number; protocol: 'socket.io' | 'raw';
- *   command?: [event: string, body: unknown]; jwtSecret?: string; firstUser?: number;
- *   batch?: boolean;
+ *   targets: Array<{ url: string; command?: [event: string, body: unknown] }>;
+ *   connections: number; firstAddress: number; protocol: 'socket.io' | 'raw';
+ *   jwtSecret?: string; firstUser?: number; batch?: boolean;
  * }}
  */
 const config = JSON.parse(process.argv[2]);
-const { url, connections, firstAddress, protocol, command, jwtSecret, firstUser } = config;
+const { targets, connections, firstAddress, protocol, jwtSecret, firstUser } = config;
 const latencies = [];
 let ready = 0;
 let misrouted = 0;
@@ -41,10 +43,13 @@ function received(user, data) {
   if (user !== undefined && data.userId !== user) misrouted++;
 }
 
-function onSocketIo(socket, text, user, markReady) {
+function onSocketIo(socket, text, user, command, markReady) {
   if (text === '2') return socket.send('3');
   if (text.startsWith('0')) {
-    const auth = { ...(jwtSecret ? { token: token(user) } : {}), ...(config.batch ? { batch: true } : {}) };
+    const auth = {
+      ...(jwtSecret ? { token: token(user) } : {}),
+      ...(config.batch ? { batch: true } : {}),
+    };
     return socket.send(`40/ws,${Object.keys(auth).length ? JSON.stringify(auth) : ''}`);
   }
   if (text.startsWith('40/ws,')) {
@@ -70,12 +75,13 @@ function connect(i, attempt = 0) {
     ready++;
   };
   const user = userOf(i);
+  const { url, command } = targets[i % targets.length];
   const target = protocol === 'raw' && user !== undefined ? `${url}&user=${user}` : url;
   const socket = new WebSocket(target, { localAddress: address(i), perMessageDeflate: false });
   socket.on('message', (data) => {
     const text = data.toString();
     if (protocol === 'raw') received(user, JSON.parse(text).data);
-    else onSocketIo(socket, text, user, markReady);
+    else onSocketIo(socket, text, user, command, markReady);
   });
   socket.on('open', () => {
     if (protocol === 'raw') markReady();

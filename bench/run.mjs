@@ -63,7 +63,14 @@ class Server {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', './bench/memory-probe.mjs', ...target.command],
+      [
+        '--expose-gc',
+        '--import',
+        './bench/memory-probe.mjs',
+        // For example BENCH_SERVER_FLAGS=--cpu-prof to profile the servers.
+        ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ...target.command,
+      ],
       {
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...target.env, ...env },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -108,11 +115,16 @@ class Server {
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify(events),
     });
-    if (response.status !== 202) throw new Error(`${this.name}: publish answered ${response.status}`);
+    if (response.status !== 202)
+      throw new Error(`${this.name}: publish answered ${response.status}`);
   }
 
-  stop() {
-    this.child.kill('SIGKILL');
+  async stop() {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -121,17 +133,23 @@ class Load {
   workers = [];
   nextAddress = 2;
 
-  /** Starts connections in workers of at most PER_WORKER each; returns how many were asked. */
-  async connect(server, { connections, symbol, command, users, batch }) {
+  /**
+   * Starts connections in workers of at most PER_WORKER each; connection i subscribes with
+   * `subscriptions[i % length]` (a symbol and the command to send).
+   */
+  async connect(server, { connections, subscriptions, users, batch }) {
+    const targets = subscriptions.map(({ symbol, command }) => ({
+      url: server.target.url(server.port, symbol),
+      command,
+    }));
     for (let made = 0; made < connections; made += PER_WORKER) {
       const count = Math.min(PER_WORKER, connections - made);
       const worker = fork(new URL('./load-worker.mjs', import.meta.url).pathname, [
         JSON.stringify({
-          url: server.target.url(server.port, symbol),
+          targets,
           connections: count,
           firstAddress: this.nextAddress++,
           protocol: server.target.protocol,
-          command,
           batch,
           ...(users ? { jwtSecret: JWT_SECRET, firstUser: users + made } : {}),
         }),
@@ -162,8 +180,7 @@ class Load {
       if (ready >= expected) return { ready, seconds: (Date.now() - started) / 1000 };
       const waited = Date.now() - started;
       // Under a connection storm a few handshakes may still be failing: go on at 99.5%.
-      if (waited > 30_000 && ready >= expected * 0.995)
-        return { ready, seconds: waited / 1000 };
+      if (waited > 30_000 && ready >= expected * 0.995) return { ready, seconds: waited / 1000 };
       if (waited > 120_000) throw new Error(`${label}: only ${ready} of ${expected} ready`);
       await sleep(100);
     }
@@ -200,9 +217,17 @@ async function publishFor(rate, seconds, make, send) {
   return { published, elapsed: (Date.now() - started) / 1000 };
 }
 
-/** Runs `publish` with the clients ready and measures delivery, latency, CPU and memory. */
-async function measureDelivery(server, load, { name, clients, expectedPerEvent, publish }) {
+/**
+ * Opens the clients with `connect`, runs `publish` once they are ready, and measures
+ * delivery, latency, CPU and memory.
+ */
+async function measureDelivery(
+  server,
+  load,
+  { name, clients, expectedPerEvent, connect, publish },
+) {
   const before = await server.memory();
+  await connect();
   const { ready } = await load.ready(clients, `${name} ${server.name}`);
   await sleep(500);
   await load.report();
@@ -223,7 +248,9 @@ async function measureDelivery(server, load, { name, clients, expectedPerEvent, 
     delivered_ratio: Number((latencies.length / expected).toFixed(4)),
     misrouted: reports.reduce((sum, r) => sum + r.misrouted, 0),
     ...percentiles(latencies),
-    rss_per_conn_kb: Number(((loaded.rss - before.rss) / 1024 / ready).toFixed(1)),
+    // With few connections the difference is noise, not a figure per connection.
+    rss_per_conn_kb:
+      ready >= 1000 ? Number(((loaded.rss - before.rss) / 1024 / ready).toFixed(1)) : null,
     cpu_pct: Math.round((cpu / elapsed) * 100),
   };
 }
@@ -235,8 +262,7 @@ async function withServer(name, env, run) {
     return await run(server, load);
   } finally {
     load.stop();
-    server.stop();
-    await sleep(500);
+    await server.stop();
   }
 }
 
@@ -249,15 +275,12 @@ const trade = (symbol, n) => ({
 function fanout(name, { clients, symbols, rate, seconds, batch = false }) {
   const symbolList = Array.from({ length: symbols }, (_, i) => `BENCH${i}`);
   const perSymbol = Math.ceil(clients / symbols);
-  return withServer(name, {}, async (server, load) => {
-    for (const symbol of symbolList) {
-      const command = ['subscribe', { channel: 'trades', symbol }];
-      await load.connect(server, { connections: perSymbol, symbol, command, batch });
-    }
-    const row = await measureDelivery(server, load, {
+  return withServer(name, {}, (server, load) =>
+    measureDelivery(server, load, {
       name: batch ? 'fanout-batched' : 'fanout',
       clients: perSymbol * symbols,
       expectedPerEvent: (ready) => ready / symbols,
+      connect: () => subscribeToTrades(server, load, symbolList, perSymbol, batch),
       publish: () =>
         publishFor(
           rate,
@@ -265,24 +288,36 @@ function fanout(name, { clients, symbols, rate, seconds, batch = false }) {
           (n) => trade(symbolList[n % symbols], n),
           (events) => server.publish(events),
         ),
-    });
-    return row;
+    }),
+  );
+}
+
+function subscribeToTrades(server, load, symbols, perSymbol, batch) {
+  return load.connect(server, {
+    connections: perSymbol * symbols.length,
+    subscriptions: symbols.map((symbol) => ({
+      symbol,
+      command: ['subscribe', { channel: 'trades', symbol }],
+    })),
+    batch,
   });
 }
 
 /** `private`: U signed-in users, one connection each on `user.orders`; R order events a second. */
 function privateScenario(name, { users, rate, seconds }) {
-  return withServer(name, {}, async (server, load) => {
-    await load.connect(server, {
-      connections: users,
-      symbol: 'none',
-      users: 1,
-      command: ['subscribe.private', { channel: 'user.orders' }],
-    });
-    return measureDelivery(server, load, {
+  return withServer(name, {}, (server, load) =>
+    measureDelivery(server, load, {
       name: 'private',
       clients: users,
       expectedPerEvent: () => 1,
+      connect: () =>
+        load.connect(server, {
+          connections: users,
+          subscriptions: [
+            { symbol: 'none', command: ['subscribe.private', { channel: 'user.orders' }] },
+          ],
+          users: 1,
+        }),
       publish: () =>
         publishFor(
           rate,
@@ -293,8 +328,8 @@ function privateScenario(name, { users, rate, seconds }) {
           }),
           (events) => server.publish(events),
         ),
-    });
-  });
+    }),
+  );
 }
 
 /**
@@ -317,7 +352,7 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     for (const [i, server] of servers.entries()) {
       await load.connect(server, {
         connections: perServer,
-        symbol: 'none',
+        subscriptions: [{ symbol: 'none' }],
         users: 1 + i * perServer,
       });
     }
@@ -338,8 +373,7 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     };
   } finally {
     load.stop();
-    for (const server of servers) server.stop();
-    await sleep(1000);
+    await Promise.all(servers.map((server) => server.stop()));
   }
 }
 
@@ -366,14 +400,11 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
       { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: topic },
       async (server, load) => {
         await server.waitForHttp('/health/ready');
-        for (const symbol of symbolList) {
-          const command = ['subscribe', { channel: 'trades', symbol }];
-          await load.connect(server, { connections: perSymbol, symbol, command });
-        }
         return measureDelivery(server, load, {
           name: 'kafka',
           clients: perSymbol * symbols,
           expectedPerEvent: (ready) => ready / symbols,
+          connect: () => subscribeToTrades(server, load, symbolList, perSymbol, false),
           publish: () =>
             publishFor(
               rate,
