@@ -60,7 +60,7 @@ function onSocketIo(socket, text, user, command, markReady) {
   if (text.startsWith('42/ws,')) {
     const [event, payload] = JSON.parse(text.slice(6));
     if (event === 'batch') {
-      for (const [, envelope] of payload) received(user, envelope.data);
+      for (const envelope of payload) received(user, envelope.data);
     } else if (payload?.data?.timestamp !== undefined && !payload.replay) {
       received(user, payload.data);
     }

@@ -17,6 +17,12 @@ const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
 const KAFKA_PORT = 29392;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+// Whatever ends this process, the servers and load workers it started end with it.
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const freePort = () =>
   new Promise((resolve) => {
@@ -76,6 +82,7 @@ class Server {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       },
     );
+    children.add(child);
     const server = new Server(name, port, child);
     await server.waitForHttp();
     return server;
@@ -154,6 +161,10 @@ class Load {
           ...(users ? { jwtSecret: JWT_SECRET, firstUser: users + made } : {}),
         }),
       ]);
+      children.add(worker);
+      worker.once('exit', (code) => {
+        if (code !== 0) throw new Error(`a load worker failed (exit ${code}); see above`);
+      });
       await new Promise((resolve) => worker.once('message', resolve));
       worker.send('connect');
       this.workers.push(worker);
@@ -271,13 +282,17 @@ const trade = (symbol, n) => ({
   data: { symbol, tradeId: n, price: '100.5', quantity: '1', timestamp: Date.now() },
 });
 
-/** `fanout`: N clients over S symbols; R trades a second through the HTTP publish API. */
-function fanout(name, { clients, symbols, rate, seconds, batch = false }) {
+/**
+ * `fanout`: N clients over S symbols; R trades a second through the HTTP publish API, in
+ * bursts of B trades of one symbol (a sweep through the book). With `batch`, the clients ask
+ * the gateway for batches.
+ */
+function fanout(name, { scenario, clients, symbols, rate, burst, seconds, batch = false }) {
   const symbolList = Array.from({ length: symbols }, (_, i) => `BENCH${i}`);
   const perSymbol = Math.ceil(clients / symbols);
-  return withServer(name, {}, (server, load) =>
-    measureDelivery(server, load, {
-      name: batch ? 'fanout-batched' : 'fanout',
+  return withServer(name, {}, async (server, load) => ({
+    ...(await measureDelivery(server, load, {
+      name: scenario,
       clients: perSymbol * symbols,
       expectedPerEvent: (ready) => ready / symbols,
       connect: () => subscribeToTrades(server, load, symbolList, perSymbol, batch),
@@ -285,11 +300,12 @@ function fanout(name, { clients, symbols, rate, seconds, batch = false }) {
         publishFor(
           rate,
           seconds,
-          (n) => trade(symbolList[n % symbols], n),
+          (n) => trade(symbolList[Math.floor(n / burst) % symbols], n),
           (events) => server.publish(events),
         ),
-    }),
-  );
+    })),
+    ...(batch ? { target: `${name} (batched)` } : {}),
+  }));
 }
 
 function subscribeToTrades(server, load, symbols, perSymbol, batch) {
@@ -377,7 +393,10 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
   }
 }
 
-/** `kafka`: R events a second produced to a real broker; produce-to-receipt latency. */
+/**
+ * `kafka`: R events a second produced to a real broker; produce-to-receipt latency through
+ * the gateway, and first the same through a bare kafkajs consumer here: the broker's share.
+ */
 async function kafkaScenario({ clients, symbols, rate, seconds }) {
   const broker = await startBroker({ port: KAFKA_PORT, log: () => undefined });
   const kafka = new Kafka({
@@ -394,8 +413,43 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
   await producer.connect();
   const symbolList = Array.from({ length: symbols }, (_, i) => `BENCH${i}`);
   const perSymbol = Math.ceil(clients / symbols);
+  const produce = () =>
+    publishFor(
+      rate,
+      seconds,
+      (n) => {
+        const event = trade(symbolList[n % symbols], n);
+        return { key: event.data.symbol, value: JSON.stringify(event) };
+      },
+      (messages) => producer.send({ topic, messages }),
+    );
   try {
-    return await withServer(
+    const consumer = kafka.consumer({ groupId: `${topic}.bare` });
+    await consumer.connect();
+    await consumer.subscribe({ topic });
+    const latencies = [];
+    let joined;
+    const ready = new Promise((resolve) => (joined = resolve));
+    consumer.on(consumer.events.FETCH, () => joined());
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        latencies.push(Date.now() - JSON.parse(message.value.toString()).data.timestamp);
+      },
+    });
+    await ready;
+    const { published, elapsed } = await produce();
+    await sleep(2000);
+    await consumer.disconnect();
+    const bare = {
+      name: 'kafka',
+      target: 'kafkajs, no gateway',
+      clients: 0,
+      published_per_sec: Math.round(published / elapsed),
+      delivered_per_sec: Math.round(latencies.length / elapsed),
+      delivered_ratio: Number((latencies.length / published).toFixed(4)),
+      ...percentiles(latencies),
+    };
+    const throughGateway = await withServer(
       'gateway',
       { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: topic },
       async (server, load) => {
@@ -405,19 +459,11 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
           clients: perSymbol * symbols,
           expectedPerEvent: (ready) => ready / symbols,
           connect: () => subscribeToTrades(server, load, symbolList, perSymbol, false),
-          publish: () =>
-            publishFor(
-              rate,
-              seconds,
-              (n) => {
-                const event = trade(symbolList[n % symbols], n);
-                return { key: event.data.symbol, value: JSON.stringify(event) };
-              },
-              (messages) => producer.send({ topic, messages }),
-            ),
+          publish: produce,
         });
       },
     );
+    return [bare, throughGateway];
   } finally {
     await producer.disconnect();
     if (!broker.alreadyRunning) await stopBroker({ port: KAFKA_PORT, log: () => undefined });
@@ -425,14 +471,28 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
 }
 
 const BASELINES = ['gateway', 'naive', 'raw-ws'];
+const fanoutRows = (settings) =>
+  sequence([...BASELINES, 'batched'], (target) =>
+    target === 'batched'
+      ? fanout('gateway', { ...settings, batch: true })
+      : fanout(target, settings),
+  );
 const plan = [
   [
     'fanout',
     quick
-      ? { clients: 2000, symbols: 10, rate: 200, seconds: 10 }
+      ? { clients: 2000, symbols: 10, rate: 200, burst: 1, seconds: 10 }
       : // 60 x 1,000 = 60,000 messages a second: about what this 2-core machine sustains.
-        { clients: 10_000, symbols: 10, rate: 60, seconds: 30 },
-    (settings) => sequence(BASELINES, (target) => fanout(target, settings)),
+        { clients: 10_000, symbols: 10, rate: 60, burst: 1, seconds: 30 },
+    fanoutRows,
+  ],
+  [
+    'fanout-burst',
+    // Sweeps of 10 trades: 2.5 times (quick: 2 times) what the machine sends one by one.
+    quick
+      ? { clients: 2000, symbols: 10, rate: 400, burst: 10, seconds: 10 }
+      : { clients: 10_000, symbols: 10, rate: 150, burst: 10, seconds: 30 },
+    fanoutRows,
   ],
   [
     'idle',
@@ -444,11 +504,7 @@ const plan = [
     quick ? { users: 1000, rate: 2000, seconds: 10 } : { users: 10_000, rate: 5000, seconds: 30 },
     (settings) => sequence(BASELINES, (target) => privateScenario(target, settings)),
   ],
-  [
-    'kafka',
-    { clients: 100, symbols: 50, rate: 5000, seconds: quick ? 10 : 30 },
-    async (settings) => [await kafkaScenario(settings)],
-  ],
+  ['kafka', { clients: 100, symbols: 50, rate: 5000, seconds: quick ? 10 : 30 }, kafkaScenario],
   [
     'capacity',
     quick ? undefined : { clients: 19_000, manyClients: 64_000 },
@@ -469,7 +525,7 @@ const scenarios = [];
 for (const [name, settings, run] of plan) {
   if (!settings || (only && !only.has(name))) continue;
   console.error(`${name}: ${JSON.stringify(settings)}`);
-  scenarios.push(...(await run(settings)));
+  scenarios.push(...(await run({ scenario: name, ...settings })));
 }
 const result = {
   machine: {

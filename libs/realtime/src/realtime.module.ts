@@ -4,6 +4,7 @@ import { ConnectionAuthenticator } from './auth/connection-authenticator.js';
 import { SessionLifetime } from './auth/session-lifetime.service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { RoomSequencer } from './broadcast/room-sequencer.js';
+import { MessageBatcher } from './broadcast/message-batcher.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
 import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
@@ -41,6 +42,7 @@ import {
     ConnectionDrain,
     ConnectionGuard,
     RoomSequencer,
+    MessageBatcher,
     MarketState,
     RejectedEventLog,
     AuthFailureLog,

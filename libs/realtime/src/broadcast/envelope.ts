@@ -1,9 +1,18 @@
 import type { Channel, KlineInterval } from '../events/channels.js';
 import type {
   EventDefinition,
+  RealtimeEvent,
   RealtimeEventName,
   RealtimeEventPayloads,
 } from '../events/event-catalogue.js';
+
+type OrderBookEventName =
+  (typeof RealtimeEvent)['OrderBookSnapshot'] | (typeof RealtimeEvent)['OrderBookUpdate'];
+
+/** A payload as delivered: as published, order-book events with the gateway's CRC-32 `checksum`. */
+export type DeliveredPayload<E extends RealtimeEventName> = E extends OrderBookEventName
+  ? RealtimeEventPayloads[E] & { checksum: number }
+  : RealtimeEventPayloads[E];
 
 /** What a client receives for every domain event; the Socket.IO event name is `event`. */
 export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
@@ -23,7 +32,7 @@ export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
   /** Present (true) on what a new subscriber gets first: the current state, not news. */
   replay?: true;
   /** The event's payload as published (order-book events with the gateway's `checksum`). */
-  data: RealtimeEventPayloads[E];
+  data: DeliveredPayload<E>;
 }
 
 export function envelope(

@@ -17,12 +17,13 @@ import {
   type EventDefinition,
 } from '../events/event-catalogue.js';
 import { checkEventPayload } from '../events/event-validator.js';
-import { TICKER_ALL_ROOM, marketRoom, userRoom } from '../events/rooms.js';
+import { TICKER_ALL_ROOM, batchedRoom, marketRoom, userRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
 import { MarketState } from '../market/market-state.service.js';
 import { SLOW_CONSUMERS_ROOM } from '../limits/connection-guard.service.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
 import { envelope } from './envelope.js';
+import { MessageBatcher } from './message-batcher.js';
 import { OnCatalogueEvents, type CatalogueEventHandler } from './on-catalogue-events.decorator.js';
 import { RoomSequencer } from './room-sequencer.js';
 import { TickerConflator } from './ticker-conflator.js';
@@ -56,6 +57,7 @@ export class WebSocketBroadcastService
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
     @Inject(EventIngress) private readonly ingress: EventIngress,
     @Inject(ClusterBus) private readonly bus: ClusterBus,
+    @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
   ) {
     if (settings.tickerConflationMs > 0) {
       this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
@@ -162,20 +164,24 @@ export class WebSocketBroadcastService
         );
         return;
     }
+    const rooms = server.adapter.rooms;
+    const batched = batchedRoom(room);
+    const toRoom = rooms.has(room);
+    const toBatched = rooms.has(batched);
     // Nobody here listens: no envelope, and no sequence count to keep for the room.
-    if (!server.adapter.rooms.has(room)) return;
+    if (!toRoom && !toBatched) return;
     this.metrics.messageOut(definition.channel);
     const now = Date.now();
     this.metrics.delivered(data.timestamp, now);
+    const message = envelope(definition, symbol, interval, this.sequencer.next(room), now, data);
+    if (toBatched) this.batcher.add(batched, message, definition.conflatable === true);
+    if (!toRoom) return;
     // Local rooms only: every instance delivers the events it gets to its own clients.
     // Connections behind on their writes skip market data that the next message replaces.
     const target =
-      definition.conflatable && server.adapter.rooms.has(SLOW_CONSUMERS_ROOM)
+      definition.conflatable && rooms.has(SLOW_CONSUMERS_ROOM)
         ? server.local.to(room).except(SLOW_CONSUMERS_ROOM)
         : server.local.to(room);
-    target.emit(
-      definition.event,
-      envelope(definition, symbol, interval, this.sequencer.next(room), now, data),
-    );
+    target.emit(definition.event, message);
   }
 }

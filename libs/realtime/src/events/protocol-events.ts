@@ -20,5 +20,6 @@ export const ServerEvent = {
   AuthExpired: 'auth.expired',
   ServerShutdown: 'server.shutdown',
   ServerDisconnect: 'server.disconnect',
+  Batch: 'batch',
 } as const;
 export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -7,8 +7,8 @@ import {
 } from './channels.js';
 
 /*
- * Room names are spelled only here. A symbol never contains ':' (the symbol rule forbids it)
- * and neither does a user id, so every name below is unambiguous.
+ * Room names are spelled only here. A symbol never contains ':' or '|' (the symbol rule
+ * forbids them) and neither does a user id, so every name below is unambiguous.
  */
 
 export function marketRoom(
@@ -30,8 +30,21 @@ export function userConnectionsRoom(userId: string): string {
   return 'user:' + userId;
 }
 
-/** The channel whose subscribers a room holds, or undefined for other rooms. */
-export function channelOfRoom(room: string): string | undefined {
+const BATCHED = '|batched';
+
+/** The twin of a subscription room for the connections that take its messages in batches. */
+export function batchedRoom(room: string): string {
+  return room + BATCHED;
+}
+
+/** The subscription room itself, for a room or its batched twin. */
+export function subscriptionRoom(room: string): string {
+  return room.endsWith(BATCHED) ? room.slice(0, -BATCHED.length) : room;
+}
+
+/** The channel whose subscribers a room (or its batched twin) holds, or undefined for other rooms. */
+export function channelOfRoom(batchedOrNot: string): string | undefined {
+  const room = subscriptionRoom(batchedOrNot);
   const first = room.indexOf(':');
   if (first < 0) return undefined;
   const prefix = room.slice(0, first);

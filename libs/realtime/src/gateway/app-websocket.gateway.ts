@@ -15,6 +15,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { ConnectionAuthenticator } from '../auth/connection-authenticator.js';
 import { SessionLifetime } from '../auth/session-lifetime.service.js';
 import { envelope } from '../broadcast/envelope.js';
+import { MessageBatcher } from '../broadcast/message-batcher.js';
 import { RoomSequencer } from '../broadcast/room-sequencer.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { MarketState } from '../market/market-state.service.js';
@@ -23,7 +24,13 @@ import { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { ConnectionGuard } from '../limits/connection-guard.service.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
-import { channelOfRoom, userConnectionsRoom, userRoom } from '../events/rooms.js';
+import {
+  batchedRoom,
+  channelOfRoom,
+  subscriptionRoom,
+  userConnectionsRoom,
+  userRoom,
+} from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
 import type { ConnectionData } from './connection-data.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
@@ -73,6 +80,7 @@ export class AppWebSocketGateway
     @Inject(ConnectionDrain) private readonly drain: ConnectionDrain,
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
     @Inject(ConnectionGuard) private readonly guard: ConnectionGuard,
+    @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -89,7 +97,13 @@ export class AppWebSocketGateway
     server.use(this.guard.afterAuth);
     this.guard.attach(server);
     this.authenticator.announce();
-    server.adapter.on('delete-room', (room: string) => this.sequencer.forget(room));
+    this.batcher.attach(server);
+    // A room's count ends when neither it nor its batched twin has a member left.
+    server.adapter.on('delete-room', (deleted: string) => {
+      const room = subscriptionRoom(deleted);
+      const rooms = server.adapter.rooms;
+      if (!rooms.has(room) && !rooms.has(batchedRoom(room))) this.sequencer.forget(room);
+    });
     this.drain.attach(server);
     this.metrics.countSubscriptionsWith(() => this.subscriptionCounts().entries());
   }
@@ -119,6 +133,7 @@ export class AppWebSocketGateway
     this.metrics.connections.inc();
     this.guard.connected(client);
     this.sessions.begin(client);
+    data.batched = (client.handshake.auth as { batch?: unknown } | undefined)?.batch === true;
     if (data.userId !== null) client.join(userConnectionsRoom(data.userId));
     client.onAny(answerUnknownEvent);
     client.emit(ServerEvent.Connected, {
@@ -141,9 +156,7 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
-    const alreadySubscribed = client.rooms.has(room);
-    if (!alreadySubscribed) this.admitSubscription(client);
-    client.join(room);
+    const alreadySubscribed = this.join(client, room);
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
     if (alreadySubscribed) return;
     // Joined and replayed in one tick: no room message can fall between the two, and the
@@ -162,7 +175,7 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const { channel, symbol, interval, room } = this.subscriptions.market(body);
-    client.leave(room);
+    client.leave(this.memberRoom(client, room));
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel, symbol, interval });
   }
 
@@ -173,9 +186,7 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const channel = this.subscriptions.user(body);
-    const room = userRoom(this.verifiedUserId(client), channel);
-    if (!client.rooms.has(room)) this.admitSubscription(client);
-    client.join(room);
+    this.join(client, userRoom(this.verifiedUserId(client), channel));
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
   }
 
@@ -186,7 +197,7 @@ export class AppWebSocketGateway
     @Ack() ack?: AckCallback,
   ): void {
     const channel = this.subscriptions.user(body);
-    client.leave(userRoom(this.verifiedUserId(client), channel));
+    client.leave(this.memberRoom(client, userRoom(this.verifiedUserId(client), channel)));
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel });
   }
 
@@ -210,6 +221,22 @@ export class AppWebSocketGateway
     reply(client, ack, ServerEvent.Error, errorReply(ClientEvent.AuthRefresh, code, message));
     // The answer is queued before the close, so the client reads why.
     client.disconnect(true);
+  }
+
+  /** The room a connection joins for a subscription: the room, or its batched twin. */
+  private memberRoom(client: Socket, room: string): string {
+    return (client.data as ConnectionData).batched ? batchedRoom(room) : room;
+  }
+
+  /** Joins a subscription within the limit; true when the connection already had it. */
+  private join(client: Socket, room: string): boolean {
+    const member = this.memberRoom(client, room);
+    if (client.rooms.has(member)) return true;
+    this.admitSubscription(client);
+    // What the room collected this turn predates this member's replay: out it goes first.
+    if (member !== room) this.batcher.flush(member);
+    client.join(member);
+    return false;
   }
 
   /** Refuses a subscription past the limit; otherwise the subscribe deadline is met. */

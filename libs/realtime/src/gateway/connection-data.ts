@@ -6,4 +6,6 @@ export interface ConnectionData {
   roles: string[];
   /** When the token runs out (ms since the epoch, skew included); null when anonymous or without `exp`. */
   expiresAt: number | null;
+  /** Asked for batches (`auth.batch: true`): joins the batched twin of every subscription room. */
+  batched: boolean;
 }

@@ -41,16 +41,17 @@ export class RealtimeIoAdapter extends IoAdapter {
   private listenerFor(message: string): (this: BoundSocket, ...args: unknown[]) => void {
     let listener = this.listeners.get(message);
     if (!listener) {
-      const adapter = this;
+      const dispatch = this.dispatch;
+      // A function, not an arrow: the emitter calls it with the connection as `this`.
       listener = function (this: BoundSocket, ...args: unknown[]): void {
-        adapter.dispatch(this, message, args);
+        dispatch(this, message, args);
       };
       this.listeners.set(message, listener);
     }
     return listener;
   }
 
-  private dispatch(socket: BoundSocket, message: string, args: unknown[]): void {
+  private readonly dispatch = (socket: BoundSocket, message: string, args: unknown[]): void => {
     const handler = socket[HANDLERS].find((candidate) => candidate.message === message);
     if (!handler) return;
     const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
@@ -70,5 +71,5 @@ export class RealtimeIoAdapter extends IoAdapter {
       },
       error: (error: unknown) => this.logger.error(error),
     });
-  }
+  };
 }

@@ -37,9 +37,10 @@ export class SymbolRule {
   }
 
   private formatProblem(symbol: string): string | null {
-    // The room name's separator and the ticker-wide pseudo symbol can never be symbols.
+    // Room names' separators and the ticker-wide pseudo symbol can never be symbols.
     if (
       symbol.includes(':') ||
+      symbol.includes('|') ||
       symbol.toLowerCase() === ALL_SYMBOLS ||
       !this.pattern.test(symbol)
     ) {
