@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The benchmark harness: `npm run bench` (full) or `npm run bench -- --quick`; `--only=a,b`
-// runs some scenarios. See bench/README.md for what each scenario measures.
+// runs some scenarios, `--targets=gateway,batched` some targets. See bench/README.md for what each scenario measures.
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +11,8 @@ import { startBroker, stopBroker } from '../scripts/kafka/kafka-broker.mjs';
 const quick = process.argv.includes('--quick');
 const onlyArgument = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArgument ? new Set(onlyArgument.slice(7).split(',')) : undefined;
+const targetsArgument = process.argv.find((a) => a.startsWith('--targets='));
+const chosenTargets = targetsArgument ? new Set(targetsArgument.slice(10).split(',')) : undefined;
 const PER_WORKER = 5000;
 const KEY = 'bench-publish-key-0123456789';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
@@ -515,9 +517,12 @@ const plan = [
   ],
 ];
 
-async function sequence(items, run) {
+/** Runs each target (of those `--targets=` chose) in turn. */
+async function sequence(targets, run) {
   const results = [];
-  for (const item of items) results.push(await run(item));
+  for (const target of targets) {
+    if (!chosenTargets || chosenTargets.has(target)) results.push(await run(target));
+  }
   return results;
 }
 

@@ -15,6 +15,7 @@ import { of } from 'rxjs';
 import type { Namespace, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { RealtimeIoAdapter } from '#realtime';
+import { until } from './support/gateway-harness.js';
 
 @WebSocketGateway({ namespace: '/adapter' })
 class EchoGateway {
@@ -44,6 +45,11 @@ class EchoGateway {
   @SubscribeMessage('fail')
   fail() {
     throw new WsException('refused on purpose');
+  }
+
+  @SubscribeMessage('burst')
+  burst(@ConnectedSocket() socket: ServerSocket, @MessageBody() count: number) {
+    for (let i = 0; i < count; i++) socket.emit('tick', i);
   }
 
   @SubscribeMessage('whoami')
@@ -121,6 +127,27 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
     const [a, b] = await Promise.all([first.emitWithAck('whoami'), second.emitWithAck('whoami')]);
     expect(a).toEqual({ id: first.id, origin: 'https://app.example' });
     expect(b).toEqual({ id: second.id, origin: 'https://app.example' });
+  });
+
+  it('writes the frames queued during a burst in one system call, all of them, in order', async () => {
+    const socket = await connect();
+    const [serverSocket] = [...app.get(EchoGateway).server.sockets.values()];
+    const tcp = (serverSocket.conn as any).transport.socket._socket;
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = tcp[method].bind(tcp);
+      tcp[method] = (...args: unknown[]) => {
+        writes++;
+        return original(...args);
+      };
+    }
+    const ticks: number[] = [];
+    socket.on('tick', (i: number) => ticks.push(i));
+    socket.emit('burst', 200);
+    await until(() => ticks.length === 200, 3000, 'the burst');
+    expect(ticks).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    // The first frame goes out at once; the 199 queued behind it follow in one writev.
+    expect(writes).toBeLessThanOrEqual(3);
   });
 
   it('shares one listener per event across connections and drops the handshake request', async () => {
