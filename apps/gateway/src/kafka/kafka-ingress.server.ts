@@ -57,6 +57,14 @@ export class KafkaIngressServer extends ServerKafka implements ReadinessCheck {
       );
   }
 
+  /**
+   * A topic name is the route as it is. Nest first tries it as a JSON pattern, and a topic
+   * name throws: twice per message, 4% of the gateway's time at 5,000 messages a second.
+   */
+  override getRouteFromPattern(pattern: string): string {
+    return pattern;
+  }
+
   get state(): KafkaIngressState {
     return this.ingressState;
   }
