@@ -20,11 +20,13 @@ const USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
 /** Verifies JWTs against the configured key, algorithms, issuer and audience. */
 @Injectable()
 export class TokenVerifier {
-  private readonly jwt = new JwtService();
+  private readonly jwt: JwtService;
   private readonly auth: ResolvedAuth | null;
 
   constructor(@Inject(RealtimeSettings) settings: RealtimeSettings) {
-    this.auth = settings.auth;
+    const auth = settings.auth;
+    this.auth = auth;
+    this.jwt = new JwtService(auth ? { secretOrKeyProvider: () => auth.key } : {});
   }
 
   /** False when no key is configured: every token is then refused. */
@@ -43,7 +45,6 @@ export class TokenVerifier {
     let claims: Record<string, unknown>;
     try {
       claims = this.jwt.verify(token, {
-        ...auth.key,
         algorithms: [...auth.algorithms],
         issuer: auth.issuer,
         audience: auth.audience as string | [string, ...string[]] | undefined,

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import { ServerEvent } from '../events/protocol-events.js';
-import { SLOW_CONSUMERS_ROOM } from '../limits/connection-guard.service.js';
 import type { Envelope } from './envelope.js';
+import { localRoom } from './local-room.js';
 
 /** Most envelopes one `batch` message carries; a fuller room is sent at once and starts again. */
 export const MAX_BATCH = 100;
@@ -45,13 +45,8 @@ export class MessageBatcher implements OnModuleDestroy {
     const batch = this.pending.get(room);
     if (!batch) return;
     this.pending.delete(room);
-    const server = this.server;
-    if (!server) return;
-    const target =
-      batch.skippable && server.adapter.rooms.has(SLOW_CONSUMERS_ROOM)
-        ? server.local.to(room).except(SLOW_CONSUMERS_ROOM)
-        : server.local.to(room);
-    target.emit(ServerEvent.Batch, batch.envelopes);
+    if (this.server)
+      localRoom(this.server, room, batch.skippable).emit(ServerEvent.Batch, batch.envelopes);
   }
 
   onModuleDestroy(): void {

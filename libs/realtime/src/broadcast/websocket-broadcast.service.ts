@@ -20,9 +20,9 @@ import { checkEventPayload } from '../events/event-validator.js';
 import { TICKER_ALL_ROOM, batchedRoom, marketRoom, userRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
 import { MarketState } from '../market/market-state.service.js';
-import { SLOW_CONSUMERS_ROOM } from '../limits/connection-guard.service.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
 import { envelope } from './envelope.js';
+import { localRoom } from './local-room.js';
 import { MessageBatcher } from './message-batcher.js';
 import { OnCatalogueEvents, type CatalogueEventHandler } from './on-catalogue-events.decorator.js';
 import { RoomSequencer } from './room-sequencer.js';
@@ -174,14 +174,8 @@ export class WebSocketBroadcastService
     const now = Date.now();
     this.metrics.delivered(data.timestamp, now);
     const message = envelope(definition, symbol, interval, this.sequencer.next(room), now, data);
-    if (toBatched) this.batcher.add(batched, message, definition.conflatable === true);
-    if (!toRoom) return;
-    // Local rooms only: every instance delivers the events it gets to its own clients.
-    // Connections behind on their writes skip market data that the next message replaces.
-    const target =
-      definition.conflatable && rooms.has(SLOW_CONSUMERS_ROOM)
-        ? server.local.to(room).except(SLOW_CONSUMERS_ROOM)
-        : server.local.to(room);
-    target.emit(definition.event, message);
+    const skippable = definition.conflatable === true;
+    if (toBatched) this.batcher.add(batched, message, skippable);
+    if (toRoom) localRoom(server, room, skippable).emit(definition.event, message);
   }
 }
