@@ -52,6 +52,19 @@ class EchoGateway {
     for (let i = 0; i < count; i++) socket.emit('tick', i);
   }
 
+  /** Room broadcasts, each followed by `ownEvery`-th a message to the socket alone, in one turn. */
+  @SubscribeMessage('room.burst')
+  roomBurst(
+    @ConnectedSocket() socket: ServerSocket,
+    @MessageBody() { count, ownEvery }: { count: number; ownEvery: number },
+  ) {
+    socket.join('burst');
+    for (let i = 0; i < count; i++) {
+      if (ownEvery > 0 && i % ownEvery === 0) socket.emit('tick', i);
+      else this.server.to('burst').emit('tick', i);
+    }
+  }
+
   @SubscribeMessage('whoami')
   whoami(@ConnectedSocket() socket: ServerSocket) {
     return { id: socket.id, origin: socket.handshake.headers.origin ?? null };
@@ -78,6 +91,21 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
   });
 
   afterAll(() => app.close());
+
+  /** Counts the writes to the TCP socket of a client's connection on the server. */
+  function countWrites(client: Socket): () => number {
+    const serverSocket = app.get(EchoGateway).server.sockets.get(client.id!)!;
+    const tcp = (serverSocket.conn as any).transport.socket._socket;
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = tcp[method].bind(tcp);
+      tcp[method] = (...args: unknown[]) => {
+        writes++;
+        return original(...args);
+      };
+    }
+    return () => writes;
+  }
 
   async function connect(): Promise<Socket> {
     const socket = io(url, {
@@ -131,23 +159,34 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
 
   it('writes the frames queued during a burst in one system call, all of them, in order', async () => {
     const socket = await connect();
-    const [serverSocket] = [...app.get(EchoGateway).server.sockets.values()];
-    const tcp = (serverSocket.conn as any).transport.socket._socket;
-    let writes = 0;
-    for (const method of ['_write', '_writev'] as const) {
-      const original = tcp[method].bind(tcp);
-      tcp[method] = (...args: unknown[]) => {
-        writes++;
-        return original(...args);
-      };
-    }
+    const writes = countWrites(socket);
     const ticks: number[] = [];
     socket.on('tick', (i: number) => ticks.push(i));
     socket.emit('burst', 200);
     await until(() => ticks.length === 200, 3000, 'the burst');
     expect(ticks).toEqual(Array.from({ length: 200 }, (_, i) => i));
     // The first frame goes out at once; the 199 queued behind it follow in one writev.
-    expect(writes).toBeLessThanOrEqual(3);
+    expect(writes()).toBeLessThanOrEqual(3);
+  });
+
+  it("writes a turn's room broadcasts to a connection in one system call, in order", async () => {
+    const socket = await connect();
+    const writes = countWrites(socket);
+    const ticks: number[] = [];
+    socket.on('tick', (i: number) => ticks.push(i));
+    socket.emit('room.burst', { count: 200, ownEvery: 0 });
+    await until(() => ticks.length === 200, 3000, 'the broadcasts');
+    expect(ticks).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(writes()).toBe(1);
+  });
+
+  it('keeps the order of room broadcasts and messages to the socket alone mixed in one turn', async () => {
+    const socket = await connect();
+    const ticks: number[] = [];
+    socket.on('tick', (i: number) => ticks.push(i));
+    socket.emit('room.burst', { count: 300, ownEvery: 7 });
+    await until(() => ticks.length === 300, 3000, 'the mixed burst');
+    expect(ticks).toEqual(Array.from({ length: 300 }, (_, i) => i));
   });
 
   it('shares one listener per event across connections and drops the handshake request', async () => {

@@ -14,11 +14,82 @@ interface BoundSocket extends Socket {
   [TRANSFORM]: Transform;
 }
 
-/** The parts of Engine.IO's WebSocket transport that write coalescing touches. */
+interface TcpStream {
+  writableCorked: number;
+  cork(): void;
+  uncork(): void;
+}
+
+/** The parts of Engine.IO's WebSocket transport that the write paths below touch. */
 interface EngineTransport {
   name: string;
+  writable: boolean;
+  perMessageDeflate?: unknown;
   send(packets: unknown[]): void;
-  socket?: { _socket?: { cork(): void; uncork(): void } };
+  socket?: {
+    _socket?: TcpStream;
+    _sender?: { sendFrame(frame: unknown, callback?: () => void): void };
+  };
+}
+
+/** The parts of an Engine.IO connection that the write paths below touch. */
+interface EngineConnection {
+  readyState: string;
+  transport: EngineTransport;
+  writeBuffer: unknown[];
+  write(data: unknown, options?: { wsPreEncodedFrame?: unknown }, callback?: () => void): unknown;
+}
+
+/** Connections written to during this turn of the event loop, held until its end. */
+const heldThisTurn: TcpStream[] = [];
+
+function releaseHeld(): void {
+  for (const stream of heldThisTurn) stream.uncork();
+  heldThisTurn.length = 0;
+}
+
+/**
+ * A room broadcast hands every member the same pre-built WebSocket frame. When nothing is
+ * queued ahead of it, this writes that frame straight to the connection, as a bare `ws`
+ * server would, instead of through Engine.IO's per-packet queue, events and callbacks; and
+ * it holds the connection's writes until the end of the turn, so all a connection is sent in
+ * one turn leaves in one system call. Anything else, or with something queued, takes the
+ * usual path behind it, so order is kept. Shared by all connections (`this` is the Engine.IO
+ * connection).
+ */
+function writeDirect(
+  this: EngineConnection,
+  data: unknown,
+  options?: { wsPreEncodedFrame?: unknown },
+  callback?: () => void,
+): unknown {
+  const frame = options?.wsPreEncodedFrame;
+  const transport = this.transport;
+  const sender = transport.socket?._sender;
+  const stream = transport.socket?._socket;
+  if (
+    frame === undefined ||
+    callback !== undefined ||
+    !sender ||
+    !stream ||
+    this.readyState !== 'open' ||
+    !transport.writable ||
+    this.writeBuffer.length > 0 ||
+    transport.perMessageDeflate
+  ) {
+    return (Object.getPrototypeOf(this) as EngineConnection).write.call(
+      this,
+      data,
+      options,
+      callback,
+    );
+  }
+  if (stream.writableCorked === 0) {
+    stream.cork();
+    if (heldThisTurn.push(stream) === 1) process.nextTick(releaseHeld);
+  }
+  sender.sendFrame(frame);
+  return this;
 }
 
 /**
@@ -64,13 +135,13 @@ export class RealtimeIoAdapter extends IoAdapter {
     bound[HANDLERS] = handlers;
     bound[TRANSFORM] = transform;
     for (const { message } of handlers) socket.on(message as string, this.listenerFor(message));
-    const conn = socket.conn as unknown as {
+    const conn = socket.conn as unknown as EngineConnection & {
       request?: unknown;
-      transport: EngineTransport;
       once(event: 'upgrade', listener: (transport: EngineTransport) => void): void;
     };
     // Auth and limits read the handshake before this point; it keeps headers, query and auth.
     conn.request = null;
+    conn.write = writeDirect;
     if (conn.transport.name === 'websocket') coalesceWrites(conn.transport);
     else conn.once('upgrade', coalesceWrites);
   }
