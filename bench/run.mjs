@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The benchmark harness: `npm run bench` (full) or `npm run bench -- --quick`; `--only=a,b`
-// runs some scenarios, `--targets=gateway,batched` some targets. See bench/README.md for what each scenario measures.
+// runs some scenarios, `--targets=gateway,batched` some targets, `--set=rate=250` overrides
+// settings. See bench/README.md for what each scenario measures.
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +12,14 @@ import { startBroker, stopBroker } from '../scripts/kafka/kafka-broker.mjs';
 const quick = process.argv.includes('--quick');
 const onlyArgument = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArgument ? new Set(onlyArgument.slice(7).split(',')) : undefined;
+// `--set=rate=250,seconds=20` overrides those numbers of every scenario run, to probe limits.
+const setArgument = process.argv.find((a) => a.startsWith('--set='));
+const overrides = Object.fromEntries(
+  (setArgument?.slice(6).split(',') ?? []).map((pair) => {
+    const [key, value] = pair.split('=');
+    return [key, Number(value)];
+  }),
+);
 const targetsArgument = process.argv.find((a) => a.startsWith('--targets='));
 const chosenTargets = targetsArgument ? new Set(targetsArgument.slice(10).split(',')) : undefined;
 const PER_WORKER = 5000;
@@ -551,8 +560,9 @@ const dated = new URL(
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 for (const [name, settings, run] of plan) {
   if (!settings || (only && !only.has(name))) continue;
-  console.error(`${name}: ${JSON.stringify(settings)}`);
-  scenarios.push(...(await run({ scenario: name, ...settings })));
+  const chosen = { ...settings, ...overrides };
+  console.error(`${name}: ${JSON.stringify(chosen)}`);
+  scenarios.push(...(await run({ scenario: name, ...chosen })));
   // Written after every scenario, so a failure later keeps what was measured.
   const json = JSON.stringify(result, null, 2) + '\n';
   writeFileSync(new URL('./results/latest.json', import.meta.url), json);
