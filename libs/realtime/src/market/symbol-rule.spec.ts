@@ -26,6 +26,13 @@ describe('SymbolRule', () => {
     }
   });
 
+  it("refuses the room separators ':' and '|' even when a custom pattern would allow them", () => {
+    const rule = new SymbolRule(/^[A-Z:|]+$/);
+    expect(rule.problem('BTCUSDT')).toBeNull();
+    expect(rule.problem('BTC:USDT')).toEqual(expect.any(String));
+    expect(rule.problem('BTC|BATCHED')).toEqual(expect.any(String));
+  });
+
   it('limits symbols to the allowlist when one is given', () => {
     const rule = new SymbolRule(undefined, ['BTCUSDT']);
     expect(rule.problem('BTCUSDT')).toBeNull();
