@@ -1,0 +1,113 @@
+// Faster write paths for Engine.IO connections. They reach into Engine.IO's WebSocket
+// transport and `ws` (`_sender`, `_socket`); where those are missing, the usual path runs.
+
+interface TcpStream {
+  writableCorked: number;
+  cork(): void;
+  uncork(): void;
+}
+
+/** The parts of Engine.IO's WebSocket transport that the write paths below touch. */
+interface EngineTransport {
+  name: string;
+  writable: boolean;
+  perMessageDeflate?: unknown;
+  send(packets: unknown[]): void;
+  socket?: {
+    _socket?: TcpStream;
+    _sender?: { sendFrame(frame: unknown, callback?: () => void): void };
+  };
+}
+
+/** The parts of an Engine.IO connection that the write paths below touch. */
+export interface EngineConnection {
+  readyState: string;
+  transport: EngineTransport;
+  writeBuffer: unknown[];
+  write(data: unknown, options?: { wsPreEncodedFrame?: unknown }, callback?: () => void): unknown;
+  once(event: 'upgrade', listener: (transport: EngineTransport) => void): unknown;
+}
+
+/** Connections written to during this turn of the event loop, held until its end. */
+const heldThisTurn: TcpStream[] = [];
+
+function releaseHeld(): void {
+  for (const stream of heldThisTurn) stream.uncork();
+  heldThisTurn.length = 0;
+}
+
+/**
+ * A room broadcast hands every member the same pre-built WebSocket frame. When nothing is
+ * queued ahead of it, this writes that frame straight to the connection, as a bare `ws`
+ * server would, instead of through Engine.IO's per-packet queue, events and callbacks; and
+ * it holds the connection's writes until the end of the turn, so all a connection is sent in
+ * one turn leaves in one system call. Anything else, or with something queued, takes the
+ * usual path behind it, so order is kept. Shared by all connections (`this` is the Engine.IO
+ * connection).
+ */
+function writeDirect(
+  this: EngineConnection,
+  data: unknown,
+  options?: { wsPreEncodedFrame?: unknown },
+  callback?: () => void,
+): unknown {
+  const frame = options?.wsPreEncodedFrame;
+  const transport = this.transport;
+  const sender = transport.socket?._sender;
+  const stream = transport.socket?._socket;
+  if (
+    frame === undefined ||
+    callback !== undefined ||
+    !sender ||
+    !stream ||
+    this.readyState !== 'open' ||
+    !transport.writable ||
+    this.writeBuffer.length > 0 ||
+    transport.perMessageDeflate
+  ) {
+    return (Object.getPrototypeOf(this) as EngineConnection).write.call(
+      this,
+      data,
+      options,
+      callback,
+    );
+  }
+  if (stream.writableCorked === 0) {
+    stream.cork();
+    if (heldThisTurn.push(stream) === 1) process.nextTick(releaseHeld);
+  }
+  sender.sendFrame(frame);
+  return this;
+}
+
+/**
+ * Engine.IO's WebSocket transport writes every queued packet with its own `write`, one system
+ * call each. This sends the packets queued together (what piled up while the previous write
+ * was under way: a burst) in one `writev`; one packet goes out as before. Shared by all
+ * connections (`this` is the transport).
+ */
+function sendCoalesced(this: EngineTransport, packets: unknown[]): void {
+  const send = (Object.getPrototypeOf(this) as EngineTransport).send;
+  const stream = this.socket?._socket;
+  if (packets.length < 2 || !stream) return send.call(this, packets);
+  stream.cork();
+  try {
+    send.call(this, packets);
+  } finally {
+    stream.uncork();
+  }
+}
+
+function coalesceWrites(transport: EngineTransport): void {
+  if (transport.name === 'websocket') transport.send = sendCoalesced;
+}
+
+/**
+ * Gives a connection the write paths above: room broadcasts written straight to the
+ * WebSocket, and queued packets written together (after an upgrade from long-polling too).
+ */
+export function useFastWrites(conn: EngineConnection): void {
+  conn.write = writeDirect;
+  if (conn.transport.name === 'websocket') coalesceWrites(conn.transport);
+  else conn.once('upgrade', coalesceWrites);
+}
