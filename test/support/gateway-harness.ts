@@ -28,6 +28,7 @@ export class GatewayHarness {
         drainTimeoutMs: 1000,
         logLevel: 'error',
         admin: { role: 'admin' },
+        metrics: {},
         ...more,
       },
       ['error'],

@@ -35,6 +35,14 @@ export interface GatewayConfig {
   logLevel: GatewayLogLevel;
   /** Operator endpoints (`ADMIN_ROLE`, default `admin`). */
   admin: AdminOptions;
+  /** `GET /metrics`; open unless `METRICS_TOKEN` is set. */
+  metrics: MetricsOptions;
+}
+
+/** Who may scrape `GET /metrics`. */
+export interface MetricsOptions {
+  /** `METRICS_TOKEN`: when set, scrapes must send `Authorization: Bearer <token>` (16+ characters). */
+  token?: string;
 }
 
 /** A configuration mistake; its message is the one line the operator sees. */
@@ -61,6 +69,8 @@ const LIMIT_VARIABLES: Record<keyof RealtimeLimitsOptions, string> = {
   subscribeDeadlineMs: 'SUBSCRIBE_DEADLINE_MS',
   connectionSlotLifetimeMs: 'CONNECTION_SLOT_LIFETIME_MS',
   trustProxy: 'TRUST_PROXY',
+  maxEventDepth: 'MAX_EVENT_DEPTH',
+  maxEventBytes: 'MAX_EVENT_BYTES',
 };
 
 /** The environment variable behind each module option the gateway sets. */
@@ -117,7 +127,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', env.DRAIN_TIMEOUT_MS, 0, 600_000) ?? 10_000,
     logLevel: logLevel(env.LOG_LEVEL),
     admin: { role: nonEmpty(env.ADMIN_ROLE) ?? 'admin' },
+    metrics: metrics(env),
   };
+}
+
+function metrics(env: NodeJS.ProcessEnv): MetricsOptions {
+  const token = nonEmpty(env.METRICS_TOKEN);
+  if (token !== undefined && token.length < 16)
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  return { token };
 }
 
 function limits(env: NodeJS.ProcessEnv): RealtimeLimitsOptions {

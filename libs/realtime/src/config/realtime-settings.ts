@@ -94,6 +94,8 @@ const LIMIT_RANGES: {
   subscribeDeadlineMs: [0, 3_600_000],
   connectionSlotLifetimeMs: [1000, 3_600_000],
   trustProxy: null,
+  maxEventDepth: [2, 1000],
+  maxEventBytes: [1024, 64 * 1024 * 1024],
 };
 
 function resolveLimits(options: Partial<ResolvedLimits> = {}): ResolvedLimits {

@@ -31,6 +31,10 @@ export interface RealtimeLimitsOptions {
   connectionSlotLifetimeMs?: number;
   /** Take the client address from `X-Forwarded-For` (its first entry) instead of the socket. Default false. */
   trustProxy?: boolean;
+  /** Deepest nesting of objects and arrays an ingress event's `data` may have; deeper is refused at every ingress. Default 32. */
+  maxEventDepth?: number;
+  /** Largest ingress event (its `data` as JSON, approximately); larger is refused at every ingress. Default 262144 (256 KiB). */
+  maxEventBytes?: number;
 }
 
 export type ResolvedLimits = Required<RealtimeLimitsOptions>;
@@ -50,4 +54,6 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   subscribeDeadlineMs: 0,
   connectionSlotLifetimeMs: 30_000,
   trustProxy: false,
+  maxEventDepth: 32,
+  maxEventBytes: 256 * 1024,
 };
