@@ -2,13 +2,7 @@ import 'reflect-metadata';
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import {
-  ConnectionGuard,
-  ReadinessRegistry,
-  RealtimeIoAdapter,
-  RedisIoAdapter,
-  type SlotsRedisClient,
-} from '#realtime';
+import { RealtimeIoAdapter, RedisIoAdapter } from '#realtime';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { GatewayAppModule } from './gateway-app.module.js';
 import { KafkaIngressServer } from './kafka/kafka-ingress.server.js';
@@ -29,8 +23,6 @@ export async function createGatewayApp(
     const adapter = new RedisIoAdapter(app);
     await adapter.connect(config.redis);
     app.useWebSocketAdapter(adapter);
-    app.get(ReadinessRegistry).add(adapter);
-    app.get(ConnectionGuard).useRedis(adapter.commandClient as SlotsRedisClient);
   } else {
     app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   }

@@ -1,6 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import { Adapter } from 'socket.io-adapter';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import type { ClusterLink } from './cluster-link.js';
 
 /** The cluster channel's event names; no client can send these (they are server-side only). */
 const BUS_EVENT = 'realtime:event';
@@ -29,6 +31,14 @@ export class ClusterBus {
   private clustered = false;
   /** Events published in this turn of the event loop, flat: event, data, event, data... */
   private pending: unknown[] = [];
+  private link: ClusterLink | undefined;
+
+  constructor(@Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics) {}
+
+  /** Tells the bus whether the other instances are reachable (the Redis adapter does). */
+  useLink(link: ClusterLink): void {
+    this.link = link;
+  }
 
   attach(server: Namespace, onEvent: ClusterEventHandler, stats: () => InstanceStats): void {
     this.server = server;
@@ -59,6 +69,10 @@ export class ClusterBus {
   private readonly flush = (): void => {
     const batch = this.pending;
     this.pending = [];
+    // Redis is away: this instance already delivered these to its own clients; the other
+    // instances miss them (counted), and nothing is queued to replay a stale burst later.
+    if (this.link && !this.link.connected)
+      return this.metrics.clusterEventsUnsent(batch.length / 2);
     this.server!.serverSideEmit(BUS_EVENT, batch);
   };
 

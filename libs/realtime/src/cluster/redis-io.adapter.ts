@@ -2,6 +2,13 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import type { Server, ServerOptions } from 'socket.io';
 import { RealtimeIoAdapter } from '../gateway/realtime-io.adapter.js';
 import type { ReadinessCheck, ReadinessStatus } from '../lifecycle/readiness-check.js';
+import { ReadinessRegistry } from '../lifecycle/readiness-check.js';
+import { ConnectionGuard } from '../limits/connection-guard.service.js';
+import type { SlotsRedisClient } from '../limits/connection-slots.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import { ClusterBus } from './cluster-bus.js';
+import type { ClusterLink } from './cluster-link.js';
+import { absorbRejections } from './rejection-absorbing-client.js';
 
 export interface RedisClusterOptions {
   /** `redis://[[user]:password@]host:port[/db]`. */
@@ -15,7 +22,6 @@ export interface RedisClusterOptions {
 interface RedisClient {
   isReady: boolean;
   connect(): Promise<unknown>;
-  duplicate(): RedisClient;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   destroy?(): void;
   disconnect?(): Promise<void>;
@@ -23,18 +29,26 @@ interface RedisClient {
 
 /**
  * Socket.IO's Redis adapter over the `redis` client, so many gateway instances act as one.
- * Both packages are loaded only when this adapter is used. Start-up does not wait for Redis:
- * until it is reachable, readiness says so and each instance serves its own clients.
+ * Both packages are loaded only when this adapter is used. `connect` also wires the
+ * module to it: readiness, cluster-wide connection limits and the cluster bus.
+ *
+ * Redis may be away at start-up or at any time after: each instance then serves its own
+ * clients, readiness says `redis: connecting`, the cluster bus counts what it could not
+ * send, connection limits count on this instance alone, and nothing waits for Redis (the
+ * publisher has no offline queue, so a command fails at once instead of holding a new
+ * connection or piling up in memory). The clients reconnect and resubscribe by themselves.
  */
-export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck {
+export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck, ClusterLink {
   readonly name = 'redis';
   private readonly redisLogger = new Logger('Redis');
   private clients: RedisClient[] = [];
   private adapterConstructor: ((namespace: unknown) => unknown) | undefined;
   private lastProblem: string | undefined;
+  private readonly metrics: RealtimeMetrics;
 
-  constructor(app: INestApplicationContext) {
-    super(app);
+  constructor(private readonly application: INestApplicationContext) {
+    super(application);
+    this.metrics = application.get(RealtimeMetrics);
   }
 
   async connect(options: RedisClusterOptions): Promise<void> {
@@ -42,12 +56,18 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck 
       import('redis').catch(() => missing('redis')),
       import('@socket.io/redis-adapter').catch(() => missing('@socket.io/redis-adapter')),
     ]);
+    const socket = {
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 3000),
+    };
     const pub = redis.createClient({
       url: options.url,
-      socket: { reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 3000) },
+      socket,
+      disableOfflineQueue: true,
     }) as unknown as RedisClient;
-    const sub = pub.duplicate();
+    // The subscriber keeps its queue: its (re)subscriptions must reach Redis once it is back.
+    const sub = redis.createClient({ url: options.url, socket }) as unknown as RedisClient;
     this.clients = [pub, sub];
+    const guarded: RedisClient[] = [];
     for (const [role, client] of [
       ['publisher', pub],
       ['subscriber', sub],
@@ -56,17 +76,21 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck 
       client.on('ready', () => this.recovered(role));
       // Not awaited: the gateway starts without Redis and the clients keep retrying.
       client.connect().catch((error: Error) => this.problem(`${role}: ${error.message}`));
+      guarded.push(absorbRejections(client, () => this.metrics.redisCommandFailed(role)));
     }
+    const [guardedPub, guardedSub] = guarded;
     this.adapterConstructor = options.sharded
-      ? redisAdapter.createShardedAdapter(pub, sub)
-      : redisAdapter.createAdapter(pub, sub, {
+      ? redisAdapter.createShardedAdapter(guardedPub, guardedSub)
+      : redisAdapter.createAdapter(guardedPub, guardedSub, {
           requestsTimeout: options.requestsTimeoutMs ?? 2000,
         });
+    this.application.get(ReadinessRegistry).add(this);
+    this.application.get(ClusterBus).useLink(this);
+    this.application.get(ConnectionGuard).useRedis(guardedPub as unknown as SlotsRedisClient);
   }
 
-  /** A client for ordinary commands (the publisher; the subscriber is in pub/sub mode). */
-  get commandClient(): unknown {
-    return this.clients[0];
+  get connected(): boolean {
+    return this.clients.length > 0 && this.clients.every((client) => client.isReady);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -76,10 +100,9 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck 
   }
 
   readiness(): ReadinessStatus {
-    const ready = this.clients.length > 0 && this.clients.every((client) => client.isReady);
-    return ready
-      ? { ready, state: 'connected' }
-      : { ready, state: 'connecting', problem: this.lastProblem };
+    return this.connected
+      ? { ready: true, state: 'connected' }
+      : { ready: false, state: 'connecting', problem: this.lastProblem };
   }
 
   override async dispose(): Promise<void> {
@@ -90,15 +113,19 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck 
     }
   }
 
+  /** Logs once per outage: the clients report every failed reconnect attempt. */
   private problem(message: string): void {
-    if (message !== this.lastProblem)
-      this.redisLogger.warn(`Redis unavailable: ${message}; retrying`);
+    if (this.lastProblem === undefined)
+      this.redisLogger.warn(
+        `Redis unavailable (${message}): serving this instance's clients only; retrying`,
+      );
     this.lastProblem = message;
   }
 
   private recovered(role: string): void {
-    if (this.lastProblem !== undefined) this.redisLogger.log(`Redis ${role} connected again`);
-    if (this.clients.every((client) => client.isReady)) this.lastProblem = undefined;
+    if (this.lastProblem === undefined || !this.connected) return;
+    this.redisLogger.log(`Redis connected again (${role} last): cluster delivery resumed`);
+    this.lastProblem = undefined;
   }
 }
 

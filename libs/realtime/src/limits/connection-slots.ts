@@ -93,15 +93,20 @@ export class RedisSlots implements ConnectionSlots {
           String(this.lifetimeMs * 2),
         ],
       });
+      if (this.warned) this.logger.log('Counting connections cluster-wide again');
+      this.warned = false;
       if (Number(taken) !== 1) return false;
       const holders = this.mine.get(key) ?? new Set<string>();
       holders.add(holder);
       this.mine.set(key, holders);
       return true;
     } catch (error) {
-      // Redis down: count on this instance alone rather than refuse everyone.
+      // Redis down (the client fails at once, it queues nothing): count on this instance
+      // alone rather than refuse everyone or make the client wait.
       if (!this.warned)
-        this.logger.warn(`Counting connections locally, Redis failed: ${(error as Error).message}`);
+        this.logger.warn(
+          `Counting connections on this instance only until Redis answers: ${(error as Error).message}`,
+        );
       this.warned = true;
       return this.fallback.take(key, holder, limit);
     }

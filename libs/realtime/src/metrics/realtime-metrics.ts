@@ -109,6 +109,19 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
+  private readonly clusterUnsent = new Counter({
+    name: 'realtime_cluster_events_unsent_total',
+    help: 'Events this instance delivered locally but could not send to the other instances (Redis unreachable)',
+    registers: [this.registry],
+  });
+
+  private readonly redisFailures = new Counter({
+    name: 'realtime_redis_command_failures_total',
+    help: 'Redis commands that failed (Redis unreachable or timed out), by client (publisher, subscriber)',
+    labelNames: ['client'],
+    registers: [this.registry],
+  });
+
   readonly deliveryLatency = new Histogram({
     name: 'realtime_delivery_latency_seconds',
     help: 'From the event timestamp (data.timestamp) to its emit on this instance',
@@ -178,5 +191,13 @@ export class RealtimeMetrics {
 
   slowConsumer(): void {
     this.slowConsumers.inc();
+  }
+
+  clusterEventsUnsent(events: number): void {
+    this.clusterUnsent.inc(events);
+  }
+
+  redisCommandFailed(client: string): void {
+    this.redisFailures.inc({ client });
   }
 }
