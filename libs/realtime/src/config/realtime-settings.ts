@@ -1,5 +1,6 @@
 import { resolveAuth, type ResolvedAuth } from '../auth/resolved-auth.js';
 import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
+import type { PayloadBounds } from '../events/payload-bounds.js';
 import type { ValidationContext } from '../events/payload-schema.js';
 import { DEFAULT_LIMITS, type ResolvedLimits } from '../limits/realtime-limits-options.js';
 import { hostname } from 'node:os';
@@ -19,6 +20,7 @@ export class RealtimeSettings implements ValidationContext {
   readonly allTickersIntervalMs: number;
   readonly instanceId: string;
   readonly limits: ResolvedLimits;
+  readonly payloadBounds: PayloadBounds;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
@@ -49,6 +51,10 @@ export class RealtimeSettings implements ValidationContext {
       60_000,
     );
     this.limits = resolveLimits(options.limits);
+    this.payloadBounds = {
+      maxDepth: this.limits.maxEventDepth,
+      maxBytes: this.limits.maxEventBytes,
+    };
     this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
     this.allTickersIntervalMs = integerOption(
       'allTickersIntervalMs',

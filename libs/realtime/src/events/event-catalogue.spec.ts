@@ -5,7 +5,10 @@ import { EVENT_CATALOGUE, RealtimeEvent, eventDefinition } from './event-catalog
 import { checkEventPayload } from './event-validator.js';
 import { TICKER_ALL_ROOM, marketRoom, userRoom } from './rooms.js';
 
-const context = { symbols: new SymbolRule() };
+const context = {
+  symbols: new SymbolRule(),
+  payloadBounds: { maxDepth: 32, maxBytes: 1024 * 1024 },
+};
 const check = (event: string, payload: unknown) =>
   checkEventPayload(eventDefinition(event)!, payload, context);
 

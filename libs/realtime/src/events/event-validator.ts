@@ -1,5 +1,6 @@
 import { RealtimeErrorCode } from '../errors/index.js';
 import type { EventDefinition } from './event-catalogue.js';
+import { checkPayloadBounds } from './payload-bounds.js';
 import {
   validatePayload,
   type PayloadViolation,
@@ -12,7 +13,9 @@ export function checkEventPayload(
   payload: unknown,
   context: ValidationContext,
 ): PayloadViolation | null {
-  const violation = validatePayload(definition.schema, payload, context);
+  const violation =
+    checkPayloadBounds(payload, context.payloadBounds) ??
+    validatePayload(definition.schema, payload, context);
   if (violation || !definition.refine) return violation;
   const problem = definition.refine(payload as Record<string, unknown>);
   return problem

@@ -1,6 +1,7 @@
 import { RealtimeErrorCode, describeValue } from '../errors/index.js';
 import type { SymbolRule } from '../market/symbol-rule.js';
 import { isKlineInterval, type KlineInterval } from './channels.js';
+import type { PayloadBounds } from './payload-bounds.js';
 
 /*
  * A deliberately small schema language for event payloads. It checks what routing and
@@ -92,6 +93,7 @@ export interface PayloadViolation {
 
 export interface ValidationContext {
   readonly symbols: SymbolRule;
+  readonly payloadBounds: PayloadBounds;
 }
 
 /** Longest string the gateway accepts in a named string field. */

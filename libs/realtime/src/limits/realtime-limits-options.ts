@@ -33,7 +33,7 @@ export interface RealtimeLimitsOptions {
   trustProxy?: boolean;
   /** Deepest nesting of objects and arrays an ingress event's `data` may have; deeper is refused at every ingress. Default 32. */
   maxEventDepth?: number;
-  /** Largest ingress event (its `data` as JSON, approximately); larger is refused at every ingress. Default 262144 (256 KiB). */
+  /** Largest ingress event (its `data` as JSON, approximately); larger is refused at every ingress. Default 1048576 (1 MiB). */
   maxEventBytes?: number;
 }
 
@@ -55,5 +55,5 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   connectionSlotLifetimeMs: 30_000,
   trustProxy: false,
   maxEventDepth: 32,
-  maxEventBytes: 256 * 1024,
+  maxEventBytes: 1024 * 1024,
 };
