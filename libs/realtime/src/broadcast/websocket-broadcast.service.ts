@@ -86,7 +86,9 @@ export class WebSocketBroadcastService
 
   /** An event from this process's emitter: deliver here, then to the other instances. */
   handleCatalogueEvent(definition: EventDefinition, payload: unknown): void {
-    if (this.deliver(definition, payload, this.ingress.current ?? 'emitter')) {
+    const ingress = this.ingress.current;
+    // EventIngress checked what it emits; the host's own emits are checked here.
+    if (this.deliver(definition, payload, ingress ?? 'emitter', ingress !== undefined)) {
       this.bus.publish(definition.event, payload);
     }
   }
@@ -102,8 +104,9 @@ export class WebSocketBroadcastService
     definition: EventDefinition,
     payload: unknown,
     ingress: IngressLabel = 'emitter',
+    checked = false,
   ): boolean {
-    const violation = checkEventPayload(definition, payload, this.settings);
+    const violation = checked ? null : checkEventPayload(definition, payload, this.settings);
     if (violation) {
       this.rejected.refuse(ingress, definition.event, violation);
       return false;

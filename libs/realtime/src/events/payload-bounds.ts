@@ -68,10 +68,10 @@ export function checkPayloadBounds(
           }
         } else {
           bytes += 2;
-          for (const key in value) {
-            if (!Object.hasOwn(value, key)) continue;
+          const keys = Object.keys(value);
+          for (let i = 0; i < keys.length && bytes <= maxBytes; i++) {
+            const key = keys[i]!;
             bytes += key.length + 4;
-            if (bytes > maxBytes) break;
             values.push((value as Record<string, unknown>)[key]);
             depths.push(depth + 1);
           }
