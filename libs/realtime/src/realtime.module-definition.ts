@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
+import type { CustomEventDefinition } from './events/custom-events.js';
 import type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
 
 export interface RealtimeModuleOptions {
@@ -38,6 +39,11 @@ export interface RealtimeModuleOptions {
   instanceId?: string;
   /** Limits against hostile and broken clients (see RealtimeLimitsOptions for each default). */
   limits?: RealtimeLimitsOptions;
+  /**
+   * Events of your own beside the built-in ones, made with `symbolEvent`, `symbolKeyEvent`,
+   * `userEvent` or `broadcastEvent`. A name that clashes stops start-up with one line.
+   */
+  events?: readonly CustomEventDefinition[];
 }
 
 export const {

@@ -7,6 +7,7 @@ import { RoomSequencer } from './broadcast/room-sequencer.js';
 import { MessageBatcher } from './broadcast/message-batcher.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
+import { RealtimeCatalogue } from './events/realtime-catalogue.js';
 import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
@@ -36,6 +37,11 @@ import {
       useFactory: (options: RealtimeModuleOptions) => new RealtimeSettings(options),
       inject: [REALTIME_MODULE_OPTIONS],
     },
+    {
+      provide: RealtimeCatalogue,
+      useFactory: (options: RealtimeModuleOptions) => new RealtimeCatalogue(options.events),
+      inject: [REALTIME_MODULE_OPTIONS],
+    },
     RealtimeMetrics,
     ClusterBus,
     ReadinessRegistry,
@@ -56,6 +62,7 @@ import {
     EventIngress,
   ],
   exports: [
+    RealtimeCatalogue,
     ConnectionGuard,
     AppWebSocketGateway,
     RealtimeMetrics,

@@ -1,6 +1,6 @@
 import type { Channel, KlineInterval } from '../events/channels.js';
+import type { CatalogueEvent } from '../events/catalogue-event.js';
 import type {
-  EventDefinition,
   RealtimeEvent,
   RealtimeEventName,
   RealtimeEventPayloads,
@@ -35,23 +35,28 @@ export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
   data: DeliveredPayload<E>;
 }
 
+/**
+ * One room message. A keyed channel's key travels under its own field name (klines:
+ * `interval`), as the client subscribed with it.
+ */
 export function envelope(
-  definition: EventDefinition,
+  definition: CatalogueEvent,
   symbol: string | undefined,
-  interval: KlineInterval | undefined,
+  key: string | undefined,
   seq: number,
   ts: number,
   data: unknown,
   replay?: true,
 ): Envelope {
-  return {
+  const message: Record<string, unknown> = {
     channel: definition.channel,
     event: definition.event,
     symbol,
-    interval,
     seq,
     ts,
     replay,
     data,
-  } as Envelope;
+  };
+  if (key !== undefined) message[definition.key!.field] = key;
+  return message as unknown as Envelope;
 }

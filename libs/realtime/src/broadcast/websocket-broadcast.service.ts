@@ -1,30 +1,29 @@
 import {
   Inject,
   Injectable,
+  Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { EventIngress } from '../ingress/event-ingress.service.js';
 import { RealtimeMetrics, type IngressLabel } from '../metrics/realtime-metrics.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
-import { ALL_SYMBOLS, type KlineInterval } from '../events/channels.js';
-import {
-  EVENT_CATALOGUE,
-  RealtimeEvent,
-  eventDefinition,
-  type EventDefinition,
-} from '../events/event-catalogue.js';
+import { ALL_SYMBOLS } from '../events/channels.js';
+import { RealtimeEvent } from '../events/event-catalogue.js';
 import { checkEventPayload } from '../events/event-validator.js';
+import type { CatalogueEvent } from '../events/catalogue-event.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, batchedRoom, marketRoom, userRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
 import { MarketState } from '../market/market-state.service.js';
+import { CountedLog } from '../metrics/counted-log.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
 import { envelope } from './envelope.js';
 import { localRoom } from './local-room.js';
 import { MessageBatcher } from './message-batcher.js';
-import { OnCatalogueEvents, type CatalogueEventHandler } from './on-catalogue-events.decorator.js';
 import { RoomSequencer } from './room-sequencer.js';
 import { TickerConflator } from './ticker-conflator.js';
 
@@ -32,21 +31,24 @@ type Payload = Record<string, unknown>;
 
 /** The sequence key of events that go to every connection. */
 const EVERYONE = '*';
-const TICKER_UPDATE = eventDefinition(RealtimeEvent.TickerUpdate)!;
-const TICKERS_UPDATE = eventDefinition(RealtimeEvent.TickersUpdate)!;
 
 /**
- * Listens on EventEmitter2 for every catalogue event, whichever ingress emitted it, and
- * delivers it to its room: validate, update the market state, derive the room, wrap in the
- * envelope, emit once.
+ * Listens on EventEmitter2 for every event of the merged catalogue (built-in, the host's,
+ * the operator's), whichever ingress emitted it, and delivers it to its room: validate,
+ * update the market state, derive the room, wrap in the envelope, emit once. Listeners are
+ * added per catalogue entry at start-up, each bound to its definition, so no lookup by name
+ * happens per event and an added event needs no code here.
  */
 @Injectable()
-@OnCatalogueEvents(EVENT_CATALOGUE.values())
 export class WebSocketBroadcastService
-  implements CatalogueEventHandler, OnModuleInit, OnApplicationBootstrap, OnModuleDestroy
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy
 {
   private readonly tickerConflator: TickerConflator<Payload> | undefined;
   private allTickersTimer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<[event: string, listener: (payload: unknown) => void]> = [];
+  private readonly failures = new CountedLog(new Logger('Broadcast'));
+  private readonly tickerUpdate: CatalogueEvent;
+  private readonly tickersUpdate: CatalogueEvent;
 
   constructor(
     @Inject(AppWebSocketGateway) private readonly gateway: AppWebSocketGateway,
@@ -58,18 +60,28 @@ export class WebSocketBroadcastService
     @Inject(EventIngress) private readonly ingress: EventIngress,
     @Inject(ClusterBus) private readonly bus: ClusterBus,
     @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
+    @Inject(RealtimeCatalogue) private readonly catalogue: RealtimeCatalogue,
+    @Inject(EventEmitter2) private readonly emitter: EventEmitter2,
   ) {
+    this.tickerUpdate = catalogue.definition(RealtimeEvent.TickerUpdate)!;
+    this.tickersUpdate = catalogue.definition(RealtimeEvent.TickersUpdate)!;
     if (settings.tickerConflationMs > 0) {
       this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
-        this.send(TICKER_UPDATE, ticker),
+        this.send(this.tickerUpdate, ticker),
       );
     }
   }
 
   onModuleInit(): void {
+    for (const definition of this.catalogue.events()) {
+      if (definition.builtByGateway) continue;
+      const listener = (payload: unknown) => this.handleCatalogueEvent(definition, payload);
+      this.emitter.on(definition.event, listener);
+      this.listeners.push([definition.event, listener]);
+    }
     this.allTickersTimer = setInterval(() => {
       const digest = this.market.tickersDigest(Date.now());
-      if (digest) this.send(TICKERS_UPDATE, digest);
+      if (digest) this.send(this.tickersUpdate, digest);
     }, this.settings.allTickersIntervalMs);
     this.allTickersTimer.unref();
   }
@@ -80,28 +92,38 @@ export class WebSocketBroadcastService
   }
 
   onModuleDestroy(): void {
+    for (const [event, listener] of this.listeners.splice(0)) this.emitter.off(event, listener);
     clearInterval(this.allTickersTimer);
     this.tickerConflator?.dispose();
   }
 
   /** An event from this process's emitter: deliver here, then to the other instances. */
-  handleCatalogueEvent(definition: EventDefinition, payload: unknown): void {
+  handleCatalogueEvent(definition: CatalogueEvent, payload: unknown): void {
     const ingress = this.ingress.current;
-    // EventIngress checked what it emits; the host's own emits are checked here.
-    if (this.deliver(definition, payload, ingress ?? 'emitter', ingress !== undefined)) {
-      this.bus.publish(definition.event, payload);
+    try {
+      // EventIngress checked what it emits; the host's own emits are checked here.
+      if (this.deliver(definition, payload, ingress ?? 'emitter', ingress !== undefined)) {
+        this.bus.publish(definition.event, payload);
+      }
+    } catch (error) {
+      // A fault of ours must not reach the emitter's caller (a host service, the consumer).
+      this.metrics.drop('delivery_failed');
+      this.failures.record(definition.event, () => {
+        const reason = error instanceof Error ? error.message : String(error);
+        return `Could not deliver ${definition.event}: ${reason}`;
+      });
     }
   }
 
   /** An event another instance took in: deliver here only. */
   private readonly onClusterEvent = (event: string, payload: unknown): void => {
-    const definition = eventDefinition(event);
+    const definition = this.catalogue.definition(event);
     if (definition && !definition.builtByGateway) this.deliver(definition, payload, 'cluster');
   };
 
   /** Delivers one event; false when it was refused (counted and logged once per kind). */
   deliver(
-    definition: EventDefinition,
+    definition: CatalogueEvent,
     payload: unknown,
     ingress: IngressLabel = 'emitter',
     checked = false,
@@ -113,12 +135,12 @@ export class WebSocketBroadcastService
     }
     this.metrics.eventIn(ingress, definition.event);
     let data = payload as Payload;
-    if (definition.routing === 'symbol' || definition.routing === 'symbolInterval') {
+    if (definition.routing === 'symbol' || definition.routing === 'symbolKey') {
       const admitted = this.market.admit(definition, data);
       if (admitted === null) return true;
       data = admitted;
       if (
-        definition === TICKER_UPDATE &&
+        definition === this.tickerUpdate &&
         this.tickerConflator &&
         !this.tickerConflator.offer(data.symbol as string, data)
       ) {
@@ -130,20 +152,20 @@ export class WebSocketBroadcastService
     return true;
   }
 
-  private send(definition: EventDefinition, data: Payload): void {
+  private send(definition: CatalogueEvent, data: Payload): void {
     const server = this.gateway.server;
     let room: string;
     let symbol: string | undefined;
-    let interval: KlineInterval | undefined;
+    let key: string | undefined;
     switch (definition.routing) {
       case 'symbol':
         symbol = data.symbol as string;
         room = marketRoom(definition.channel, symbol);
         break;
-      case 'symbolInterval':
+      case 'symbolKey':
         symbol = data.symbol as string;
-        interval = data.interval as KlineInterval;
-        room = marketRoom(definition.channel, symbol, interval);
+        key = String(data[definition.key!.field]);
+        room = marketRoom(definition.channel, symbol, key);
         break;
       case 'allSymbols':
         symbol = ALL_SYMBOLS;
@@ -176,7 +198,7 @@ export class WebSocketBroadcastService
     this.metrics.messageOut(definition.channel);
     const now = Date.now();
     this.metrics.delivered(data.timestamp, now);
-    const message = envelope(definition, symbol, interval, this.sequencer.next(room), now, data);
+    const message = envelope(definition, symbol, key, this.sequencer.next(room), now, data);
     const skippable = definition.conflatable === true;
     if (toBatched) this.batcher.add(batched, message, skippable);
     if (toRoom) localRoom(server, room, skippable).emit(definition.event, message);

@@ -36,7 +36,7 @@ describe('event catalogue', () => {
   it('routes market channels by symbol, klines by interval too, user channels by user', () => {
     for (const definition of EVENT_CATALOGUE.values()) {
       if (definition.routing === 'user') expect(USER_CHANNELS).toContain(definition.channel);
-      if (definition.routing === 'symbolInterval') expect(definition.channel).toBe('klines');
+      if (definition.routing === 'symbolKey') expect(definition.channel).toBe('klines');
       if (definition.routing === 'symbol') expect(MARKET_CHANNELS).toContain(definition.channel);
     }
     expect(eventDefinition('tickers.update')!.routing).toBe('allSymbols');

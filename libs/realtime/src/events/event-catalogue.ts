@@ -1,4 +1,11 @@
-import type { MarketChannel, SystemChannel, UserChannel } from './channels.js';
+import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
+import {
+  KLINE_INTERVALS,
+  type MarketChannel,
+  type SystemChannel,
+  type UserChannel,
+} from './channels.js';
+import type { RoutingKey } from './custom-events.js';
 import {
   optional,
   required,
@@ -40,12 +47,12 @@ export type RealtimeEventName = (typeof RealtimeEvent)[keyof typeof RealtimeEven
 /**
  * How an event finds its room:
  * - `symbol`: `{channel}:{data.symbol}`
- * - `symbolInterval`: `{channel}:{data.symbol}:{data.interval}`
+ * - `symbolKey`: `{channel}:{data.symbol}:{data[key.field]}` (klines: by `interval`)
  * - `allSymbols`: `ticker:all`
- * - `user`: `user:{data.userId}:{channel}`
+ * - `user`: `user:{data.userId}:{channel without "user."}`
  * - `everyone`: every connection of the namespace.
  */
-export type Routing = 'symbol' | 'symbolInterval' | 'allSymbols' | 'user' | 'everyone';
+export type Routing = 'symbol' | 'symbolKey' | 'allSymbols' | 'user' | 'everyone';
 
 interface EventDefinitionBase<S extends PayloadSchema> {
   readonly event: RealtimeEventName;
@@ -56,13 +63,15 @@ interface EventDefinitionBase<S extends PayloadSchema> {
   readonly schema: S;
   /** A check across fields, run once the schema passed: why the payload is wrong, or null. */
   readonly refine?: (payload: Readonly<Record<string, unknown>>) => string | null;
+  /** For `symbolKey` routing: the payload field that is the room's second part. */
+  readonly key?: RoutingKey;
 }
 
 export interface MarketEventDefinition<
   S extends PayloadSchema = PayloadSchema,
 > extends EventDefinitionBase<S> {
   readonly channel: MarketChannel;
-  readonly routing: 'symbol' | 'symbolInterval' | 'allSymbols';
+  readonly routing: 'symbol' | 'symbolKey' | 'allSymbols';
 }
 
 export interface UserEventDefinition<
@@ -79,8 +88,16 @@ export interface SystemEventDefinition<
   readonly routing: 'everyone';
 }
 
+/** A built-in event. */
 export type EventDefinition<S extends PayloadSchema = PayloadSchema> =
   MarketEventDefinition<S> | UserEventDefinition<S> | SystemEventDefinition<S>;
+
+/** Klines' rooms: one per symbol and interval. */
+export const KLINES_KEY: RoutingKey = {
+  field: 'interval',
+  values: KLINE_INTERVALS,
+  invalidCode: RealtimeErrorCode.InvalidInterval,
+};
 
 const tickerSchema = {
   symbol: required('symbol'),
@@ -256,7 +273,8 @@ const definitions = {
   ),
   [E.Trade]: market(E.Trade, 'trades', 'symbol', tradeSchema),
   [E.KlineUpdate]: {
-    ...market(E.KlineUpdate, 'klines', 'symbolInterval', klineSchema),
+    ...market(E.KlineUpdate, 'klines', 'symbolKey', klineSchema),
+    key: KLINES_KEY,
     conflatable: true,
   },
   [E.OrderCreated]: user(E.OrderCreated, 'user.orders', orderSchema),

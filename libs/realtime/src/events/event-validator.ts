@@ -1,5 +1,5 @@
 import { RealtimeErrorCode } from '../errors/index.js';
-import type { EventDefinition } from './event-catalogue.js';
+import type { CatalogueEvent } from './catalogue-event.js';
 import { checkPayloadBounds } from './payload-bounds.js';
 import {
   validatePayload,
@@ -9,7 +9,7 @@ import {
 
 /** Why `payload` cannot be delivered as `definition`'s event, or null when it can. */
 export function checkEventPayload(
-  definition: EventDefinition,
+  definition: CatalogueEvent,
   payload: unknown,
   context: ValidationContext,
 ): PayloadViolation | null {

@@ -5,3 +5,6 @@ export * from './payload-bounds.js';
 export * from './event-catalogue.js';
 export * from './event-validator.js';
 export * from './protocol-events.js';
+export * from './catalogue-event.js';
+export * from './custom-events.js';
+export * from './realtime-catalogue.js';

@@ -1,13 +1,12 @@
 import { RealtimeOptionsError } from '../errors/realtime-options.error.js';
 import { describeValue } from '../errors/describe-value.js';
-import { KLINE_INTERVALS, SYSTEM_CHANNEL } from './channels.js';
+import { SYSTEM_CHANNEL } from './channels.js';
 import type { CustomEventDefinition, RoutingKey } from './custom-events.js';
-import { EVENT_CATALOGUE, type EventDefinition } from './event-catalogue.js';
+import type { CatalogueEvent } from './catalogue-event.js';
+import { EVENT_CATALOGUE } from './event-catalogue.js';
 import { ClientEvent, ServerEvent } from './protocol-events.js';
-import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 
-/** A catalogue entry, built-in or added by the host or the operator. */
-export type CatalogueEvent = EventDefinition | CustomEventDefinition;
+export type { CatalogueEvent };
 
 /** A channel clients subscribe to (or, for `system`, get without subscribing). */
 export interface CatalogueChannel {
@@ -96,7 +95,7 @@ export class RealtimeCatalogue {
       );
     }
     const existing = this.byChannel.get(definition.channel);
-    const key = definition.routing === 'symbolInterval' ? KLINES_KEY : keyOf(definition);
+    const key = definition.key;
     if (existing) {
       if (existing.builtIn && !builtIn && definition.channel !== SYSTEM_CHANNEL) {
         throw new RealtimeOptionsError(
@@ -128,20 +127,9 @@ export class RealtimeCatalogue {
   }
 }
 
-const KLINES_KEY: RoutingKey = {
-  field: 'interval',
-  values: KLINE_INTERVALS,
-  invalidCode: RealtimeErrorCode.InvalidInterval,
-};
-
-function keyOf(definition: CatalogueEvent): RoutingKey | undefined {
-  return 'key' in definition ? definition.key : undefined;
-}
-
 /** `ticker:all` is the ticker channel's own room; both route by symbol. */
 function routingOf(routing: CatalogueEvent['routing']): string {
   if (routing === 'allSymbols') return 'symbol';
-  if (routing === 'symbolInterval') return 'symbolKey';
   return routing;
 }
 

@@ -1,29 +1,16 @@
-import {
-  ALL_SYMBOLS,
-  USER_CHANNELS,
-  type KlineInterval,
-  type MarketChannel,
-  type UserChannel,
-} from './channels.js';
+import { ALL_SYMBOLS } from './channels.js';
 
 /*
  * Room names are spelled only here. A symbol never contains ':' or '|' (the symbol rule
  * forbids them) and neither does a user id, so every name below is unambiguous.
  */
 
-export function marketRoom(
-  channel: MarketChannel,
-  symbol: string,
-  interval?: KlineInterval,
-): string {
-  return interval === undefined ? channel + ':' + symbol : channel + ':' + symbol + ':' + interval;
+/** `{channel}:{symbol}`, or `{channel}:{symbol}:{key}` for channels keyed like klines. */
+export function marketRoom(channel: string, symbol: string, key?: string): string {
+  return key === undefined ? channel + ':' + symbol : channel + ':' + symbol + ':' + key;
 }
 
 export const TICKER_ALL_ROOM = marketRoom('ticker', ALL_SYMBOLS);
-
-const userRoomSuffix = new Map<UserChannel, string>(
-  USER_CHANNELS.map((channel) => [channel, ':' + channel.slice('user.'.length)]),
-);
 
 /** Every connection of one user, on every instance: `user:{userId}` (for operators). */
 export function userConnectionsRoom(userId: string): string {
@@ -53,7 +40,9 @@ export function channelOfRoom(batchedOrNot: string): string | undefined {
   return last > first ? 'user.' + room.slice(last + 1) : undefined;
 }
 
+const USER_PREFIX = 'user.'.length;
+
 /** `user.orders` -> `user:{userId}:orders`; the user id is always the verified token's. */
-export function userRoom(userId: string, channel: UserChannel): string {
-  return 'user:' + userId + userRoomSuffix.get(channel)!;
+export function userRoom(userId: string, channel: string): string {
+  return 'user:' + userId + ':' + channel.slice(USER_PREFIX);
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { RealtimeSettings } from '../config/realtime-settings.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { RejectedEventLog, type Ingress } from '../metrics/rejected-event-log.js';
 import {
   checkIngressMessage,
@@ -26,11 +27,12 @@ export class EventIngress {
     @Inject(EventEmitter2) private readonly emitter: EventEmitter2,
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(RejectedEventLog) private readonly rejected: RejectedEventLog,
+    @Inject(RealtimeCatalogue) private readonly catalogue: RealtimeCatalogue,
   ) {}
 
   /** Checks and emits one message; by the time this returns, it was handed to delivery. */
   accept(ingress: Ingress, message: unknown): IngressOutcome {
-    const checked = checkIngressMessage(message, this.settings);
+    const checked = checkIngressMessage(message, this.catalogue, this.settings);
     if (isViolation(checked)) return this.refuse(ingress, checked);
     this.emit(checked, ingress);
     return { ok: true };
@@ -55,7 +57,9 @@ export class EventIngress {
     ingress: Ingress,
     messages: readonly unknown[],
   ): Array<{ index: number; violation: IngressViolation }> {
-    const checked = messages.map((message) => checkIngressMessage(message, this.settings));
+    const checked = messages.map((message) =>
+      checkIngressMessage(message, this.catalogue, this.settings),
+    );
     const refused: Array<{ index: number; violation: IngressViolation }> = [];
     checked.forEach((result, index) => {
       if (isViolation(result)) {

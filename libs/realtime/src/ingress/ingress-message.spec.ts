@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { checkIngressMessage, isViolation } from './ingress-message.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 
 const settings = new RealtimeSettings();
-const check = (message: unknown) => checkIngressMessage(message, settings);
+const catalogue = new RealtimeCatalogue();
+const check = (message: unknown) => checkIngressMessage(message, catalogue, settings);
 
 describe('checkIngressMessage', () => {
   it('accepts { event, data } of a catalogue event and ignores other top-level fields', () => {

@@ -1,6 +1,7 @@
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { describeValue } from '../errors/describe-value.js';
-import { eventDefinition, type EventDefinition } from '../events/event-catalogue.js';
+import type { CatalogueEvent } from '../events/catalogue-event.js';
+import type { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { checkEventPayload } from '../events/event-validator.js';
 import {
   isPlainObject,
@@ -16,7 +17,7 @@ export interface IngressMessage {
 
 /** An ingress message that passed the catalogue, ready to emit. */
 export interface CheckedMessage {
-  readonly definition: EventDefinition;
+  readonly definition: CatalogueEvent;
   readonly data: unknown;
 }
 
@@ -40,6 +41,7 @@ export function notJson(): IngressViolation {
  */
 export function checkIngressMessage(
   message: unknown,
+  catalogue: RealtimeCatalogue,
   context: ValidationContext,
 ): CheckedMessage | IngressViolation {
   if (!isPlainObject(message)) {
@@ -48,7 +50,7 @@ export function checkIngressMessage(
   const { event, data } = message;
   if (typeof event !== 'string')
     return shape('event', `must be a string, got ${describeValue(event)}`);
-  const definition = eventDefinition(event);
+  const definition = catalogue.definition(event);
   if (!definition)
     return shape('event', `${describeValue(event)} is not an event of the catalogue`);
   if (definition.builtByGateway) {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import type { KlineInterval, MarketChannel } from '../events/channels.js';
+import type { CatalogueEvent } from '../events/catalogue-event.js';
 import { RealtimeEvent, eventDefinition, type EventDefinition } from '../events/event-catalogue.js';
 import { marketRoom } from '../events/rooms.js';
 import { CountedLog } from '../metrics/counted-log.js';
@@ -40,7 +41,7 @@ export class MarketState {
    * Records a validated market event; returns what to deliver (order-book events carry a
    * checksum), or null when an order-book update must be held back.
    */
-  admit(definition: EventDefinition, data: Payload): Payload | null {
+  admit(definition: CatalogueEvent, data: Payload): Payload | null {
     switch (definition.event) {
       case RealtimeEvent.OrderBookSnapshot:
         return this.books.snapshot(data as never);

@@ -1,12 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import {
-  MARKET_CHANNELS,
-  SYSTEM_CHANNEL,
-  USER_CHANNELS,
-  type Channel,
-} from '../events/channels.js';
-import { EVENT_CATALOGUE } from '../events/event-catalogue.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 
 /** Where an event entered this instance. */
 export type IngressLabel = 'emitter' | 'kafka' | 'http' | 'admin' | 'cluster';
@@ -132,16 +126,17 @@ export class RealtimeMetrics {
   private readonly eventsInBound = new Map<string, Map<string, Counter.Internal>>();
   private readonly messagesOutBound = new Map<string, Counter.Internal>();
 
-  constructor() {
+  /** Labels are the merged catalogue's events and channels, so no other value can appear. */
+  constructor(@Inject(RealtimeCatalogue) catalogue: RealtimeCatalogue) {
     collectDefaultMetrics({ register: this.registry, prefix: 'realtime_' });
     for (const ingress of INGRESS_LABELS) {
       const byEvent = new Map<string, Counter.Internal>();
-      for (const event of EVENT_CATALOGUE.keys())
+      for (const { event } of catalogue.events())
         byEvent.set(event, this.eventsIn.labels(ingress, event));
       this.eventsInBound.set(ingress, byEvent);
     }
-    for (const channel of [...MARKET_CHANNELS, ...USER_CHANNELS, SYSTEM_CHANNEL]) {
-      this.messagesOutBound.set(channel, this.messagesOut.labels(channel));
+    for (const { name } of catalogue.channels()) {
+      this.messagesOutBound.set(name, this.messagesOut.labels(name));
     }
   }
 
@@ -154,7 +149,7 @@ export class RealtimeMetrics {
     this.eventsInBound.get(ingress)!.get(event)?.inc();
   }
 
-  messageOut(channel: Channel): void {
+  messageOut(channel: string): void {
     this.messagesOutBound.get(channel)!.inc();
   }
 
