@@ -23,7 +23,7 @@ export interface CustomEventDefinition<
   readonly schema: S;
   /** Each one supersedes the last: skipped first for slow consumers. */
   readonly conflatable?: boolean;
-  /** A new subscriber gets the room's last event first (`replay: true`). */
+  /** Public events: a new subscriber gets the room's last event first (`replay: true`). */
   readonly replayLast?: boolean;
   /** One line for the generated docs. */
   readonly description?: string;
@@ -110,14 +110,13 @@ export function symbolKeyEvent<
 /** A private event per user, e.g. `portfolio.update` on channel `user.portfolio`. */
 export function userEvent<const E extends string, const S extends PayloadSchema = {}>(
   event: E,
-  options: CommonOptions<S> & { channel: `user.${string}`; replayLast?: boolean },
+  options: CommonOptions<S> & { channel: `user.${string}` },
 ): CustomEventDefinition<E, WithField<S, 'userId', FieldRule<'id', true>>> {
   return {
     event,
     channel: options.channel,
     routing: 'user',
     schema: { ...options.schema, userId: required('id') } as never,
-    replayLast: options.replayLast,
     description: options.description,
   };
 }

@@ -155,16 +155,16 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const { channel, symbol, interval, room } = this.subscriptions.market(body);
+    const { channel, symbol, key, room, named } = this.subscriptions.market(body);
     const alreadySubscribed = this.join(client, room);
-    reply(client, ack, ServerEvent.Subscribed, { ok: true, channel, symbol, interval });
+    reply(client, ack, ServerEvent.Subscribed, { ok: true, ...named });
     if (alreadySubscribed) return;
     // Joined and replayed in one tick: no room message can fall between the two, and the
     // room's next message carries seq + 1.
     const seq = this.sequencer.current(room);
     const now = Date.now();
-    for (const { definition, data } of this.market.replay(channel, symbol, interval)) {
-      client.emit(definition.event, envelope(definition, symbol, interval, seq, now, data, true));
+    for (const { definition, data } of this.market.replay(channel, symbol, key)) {
+      client.emit(definition.event, envelope(definition, symbol, key, seq, now, data, true));
     }
   }
 
@@ -174,9 +174,9 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const { channel, symbol, interval, room } = this.subscriptions.market(body);
+    const { room, named } = this.subscriptions.market(body);
     client.leave(this.memberRoom(client, room));
-    reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel, symbol, interval });
+    reply(client, ack, ServerEvent.Unsubscribed, { ok: true, ...named });
   }
 
   @SubscribeMessage(ClientEvent.SubscribePrivate)

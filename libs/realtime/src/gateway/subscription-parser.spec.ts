@@ -1,9 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { RealtimeException } from '../errors/index.js';
+import { symbolKeyEvent, userEvent } from '../events/custom-events.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { SubscriptionParser } from './subscription-parser.js';
 
-const parser = new SubscriptionParser(new RealtimeSettings({ symbols: ['BTCUSDT', 'ETHUSDT'] }));
+const parser = new SubscriptionParser(
+  new RealtimeSettings({ symbols: ['BTCUSDT', 'ETHUSDT'] }),
+  new RealtimeCatalogue([
+    symbolKeyEvent('price.update', { channel: 'prices', key: 'chain', values: ['1', '137'] }),
+    userEvent('portfolio.update', { channel: 'user.portfolio' }),
+  ]),
+);
 
 function refusal(run: () => unknown): { code: string; message: string } {
   try {
@@ -20,8 +28,14 @@ describe('SubscriptionParser', () => {
     expect(parser.market({ channel: 'ticker', symbol: 'btcusdt' })).toEqual({
       channel: 'ticker',
       symbol: 'BTCUSDT',
-      interval: undefined,
+      key: undefined,
       room: 'ticker:BTCUSDT',
+      named: { channel: 'ticker', symbol: 'BTCUSDT' },
+    });
+    expect(parser.market({ channel: 'klines', symbol: 'ETHUSDT', interval: '4h' }).named).toEqual({
+      channel: 'klines',
+      symbol: 'ETHUSDT',
+      interval: '4h',
     });
     expect(parser.market({ channel: 'ticker', symbol: 'ALL' }).room).toBe('ticker:all');
     expect(parser.market({ channel: 'klines', symbol: 'ETHUSDT', interval: '4h' }).room).toBe(
@@ -44,6 +58,76 @@ describe('SubscriptionParser', () => {
     ).toBe('INVALID_INTERVAL');
     expect(refusal(() => parser.user({ channel: 'orders' })).code).toBe('UNKNOWN_CHANNEL');
     expect(parser.user({ channel: 'user.deposits' })).toBe('user.deposits');
+  });
+
+  it('takes a host channel and its own key, and refuses what the catalogue does not have', () => {
+    expect(parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '137' })).toMatchObject({
+      key: '137',
+      room: 'prices:ETHUSDT:137',
+      named: { channel: 'prices', symbol: 'ETHUSDT', chain: '137' },
+    });
+    expect(
+      refusal(() => parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '2' })),
+    ).toEqual({
+      code: 'INVALID_PAYLOAD',
+      message: 'chain must be one of 1, 137, got "2"',
+    });
+    expect(refusal(() => parser.market({ channel: 'prices', symbol: 'ETHUSDT' })).message).toBe(
+      'chain is required for prices',
+    );
+    expect(
+      refusal(() =>
+        parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '1', interval: '1m' }),
+      ),
+    ).toEqual({ code: 'INVALID_INTERVAL', message: 'interval applies only to klines' });
+    expect(
+      refusal(() => parser.market({ channel: 'trades', symbol: 'ETHUSDT', note: 'x' })).message,
+    ).toBe('unknown field "note"; allowed: channel, symbol');
+    expect(refusal(() => parser.market({ channel: 'depth', symbol: 'BTCUSDT' })).code).toBe(
+      'UNKNOWN_CHANNEL',
+    );
+    expect(refusal(() => parser.market({ channel: 'ticker', symbol: 'SOLUSDT' }))).toEqual({
+      code: 'INVALID_SYMBOL',
+      message: 'symbol is not a listed symbol, got "SOLUSDT"',
+    });
+    expect(
+      refusal(() => parser.market({ channel: 'klines', symbol: 'BTCUSDT', interval: '1H' })).code,
+    ).toBe('INVALID_INTERVAL');
+    expect(refusal(() => parser.user({ channel: 'orders' })).code).toBe('UNKNOWN_CHANNEL');
+    expect(parser.user({ channel: 'user.deposits' })).toBe('user.deposits');
+  });
+
+  it('takes a host channel and its own key, and refuses what the catalogue does not have', () => {
+    expect(parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '137' })).toMatchObject({
+      key: '137',
+      room: 'prices:ETHUSDT:137',
+      named: { channel: 'prices', symbol: 'ETHUSDT', chain: '137' },
+    });
+    expect(
+      refusal(() => parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '2' })),
+    ).toEqual({
+      code: 'INVALID_PAYLOAD',
+      message: 'chain must be one of 1, 137, got "2"',
+    });
+    expect(refusal(() => parser.market({ channel: 'prices', symbol: 'ETHUSDT' })).message).toBe(
+      'chain is required for prices',
+    );
+    expect(
+      refusal(() =>
+        parser.market({ channel: 'prices', symbol: 'ETHUSDT', chain: '1', interval: '1m' }),
+      ),
+    ).toEqual({ code: 'INVALID_INTERVAL', message: 'interval applies only to klines' });
+    expect(
+      refusal(() => parser.market({ channel: 'trades', symbol: 'ETHUSDT', note: 'x' })).message,
+    ).toBe('unknown field "note"; allowed: channel, symbol');
+    expect(refusal(() => parser.market({ channel: 'depth', symbol: 'BTCUSDT' }))).toEqual({
+      code: 'UNKNOWN_CHANNEL',
+      message: 'channel must be one of ticker, orderbook, trades, klines, prices, got "depth"',
+    });
+    expect(parser.user({ channel: 'user.portfolio' })).toBe('user.portfolio');
+    expect(
+      refusal(() => parser.market({ channel: 'user.portfolio', symbol: 'BTCUSDT' })).code,
+    ).toBe('UNKNOWN_CHANNEL');
   });
 
   it('never echoes a long value in full', () => {

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RealtimeSettings } from '../config/realtime-settings.js';
-import type { KlineInterval, MarketChannel } from '../events/channels.js';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
-import { RealtimeEvent, eventDefinition, type EventDefinition } from '../events/event-catalogue.js';
+import { RealtimeEvent, eventDefinition } from '../events/event-catalogue.js';
 import { marketRoom } from '../events/rooms.js';
 import { CountedLog } from '../metrics/counted-log.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -12,7 +11,7 @@ type Payload = Record<string, unknown>;
 
 /** A message a new subscriber gets before the live stream. */
 export interface ReplayedEvent {
-  readonly definition: EventDefinition;
+  readonly definition: CatalogueEvent;
   readonly data: Payload;
 }
 
@@ -28,6 +27,8 @@ export class MarketState {
   private readonly tickers = new Map<string, Payload>();
   private readonly klines = new Map<string, Payload>();
   private readonly trades = new Map<string, Payload[]>();
+  /** Host events with `replayLast`: the last of each, per room. */
+  private readonly lastValues = new Map<string, Map<CatalogueEvent, Payload>>();
   private tickersChanged = false;
 
   constructor(
@@ -63,10 +64,7 @@ export class MarketState {
         this.tickersChanged = true;
         return data;
       case RealtimeEvent.KlineUpdate:
-        this.klines.set(
-          marketRoom('klines', data.symbol as string, data.interval as KlineInterval),
-          data,
-        );
+        this.klines.set(marketRoom('klines', data.symbol as string, data.interval as string), data);
         return data;
       case RealtimeEvent.Trade: {
         const recent = this.trades.get(data.symbol as string) ?? [];
@@ -76,8 +74,17 @@ export class MarketState {
         return data;
       }
       default:
+        if (definition.replayLast) this.keepLast(definition, data);
         return data;
     }
+  }
+
+  private keepLast(definition: CatalogueEvent, data: Payload): void {
+    const key = definition.key ? String(data[definition.key.field]) : undefined;
+    const room = marketRoom(definition.channel, data.symbol as string, key);
+    let last = this.lastValues.get(room);
+    if (!last) this.lastValues.set(room, (last = new Map()));
+    last.set(definition, data);
   }
 
   /** Order-book updates held back so far, by kind and symbol. */
@@ -85,8 +92,8 @@ export class MarketState {
     return this.heldBack.counts();
   }
 
-  /** What a new subscriber to `channel` / `symbol` / `interval` gets first, oldest first. */
-  replay(channel: MarketChannel, symbol: string, interval?: KlineInterval): ReplayedEvent[] {
+  /** What a new subscriber to `channel` / `symbol` / `key` gets first, oldest first. */
+  replay(channel: string, symbol: string, key?: string): ReplayedEvent[] {
     const events: ReplayedEvent[] = [];
     const add = (event: string, data: Payload | undefined) => {
       if (data) events.push({ definition: eventDefinition(event)!, data });
@@ -101,11 +108,15 @@ export class MarketState {
         add(RealtimeEvent.OrderBookSnapshot, this.books.current(symbol));
         break;
       case 'klines':
-        add(RealtimeEvent.KlineUpdate, this.klines.get(marketRoom('klines', symbol, interval)));
+        add(RealtimeEvent.KlineUpdate, this.klines.get(marketRoom('klines', symbol, key)));
         break;
       case 'trades':
         for (const trade of this.trades.get(symbol) ?? []) add(RealtimeEvent.Trade, trade);
         break;
+      default:
+        for (const [definition, data] of this.lastValues.get(marketRoom(channel, symbol, key)) ??
+          [])
+          events.push({ definition, data });
     }
     return events;
   }
