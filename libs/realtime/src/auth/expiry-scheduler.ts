@@ -15,9 +15,16 @@ const systemClock: SchedulerClock = {
 const BUCKET_MS = 1000;
 
 /**
+ * The longest delay setTimeout keeps (2^31 - 1 ms, 24.8 days). A longer one fires after 1 ms
+ * with a TimeoutOverflowWarning, so a far deadline is reached in steps of at most this.
+ */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
  * Calls `onExpire(item)` when an item's deadline passes. All items share one timer,
  * armed for the earliest second that has a deadline, so 100,000 connections cost one
- * timer, not 100,000.
+ * timer, not 100,000. A deadline further than MAX_TIMER_DELAY_MS ahead is waited for in
+ * steps: the timer wakes, finds nothing due and arms again.
  */
 export class ExpiryScheduler<T> {
   private readonly buckets = new Map<number, Set<T>>();
@@ -87,7 +94,8 @@ export class ExpiryScheduler<T> {
   private arm(at: number): void {
     this.disarm();
     this.timerAt = at;
-    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, at - this.clock.now()));
+    const delay = Math.min(Math.max(0, at - this.clock.now()), MAX_TIMER_DELAY_MS);
+    this.timer = this.clock.setTimeout(() => this.fire(), delay);
     this.timer.unref?.();
   }
 
