@@ -8,3 +8,4 @@ export * from './protocol-events.js';
 export * from './catalogue-event.js';
 export * from './custom-events.js';
 export * from './realtime-catalogue.js';
+export * from './realtime-emitter.js';
