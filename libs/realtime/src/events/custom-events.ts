@@ -59,12 +59,15 @@ interface MarketOptions<S extends PayloadSchema> extends CommonOptions<S> {
   replayLast?: boolean;
 }
 
+/** A schema naming no fields beyond the routing ones. */
+type NoFields = Readonly<Record<never, FieldRule>>;
+
 type WithField<S extends PayloadSchema, F extends string, R> = Omit<S, F> & {
   readonly [K in F]: R;
 };
 
 /** A public event per symbol, e.g. `funding.rate` on channel `funding`. */
-export function symbolEvent<const E extends string, const S extends PayloadSchema = {}>(
+export function symbolEvent<const E extends string, const S extends PayloadSchema = NoFields>(
   event: E,
   options: MarketOptions<S>,
 ): CustomEventDefinition<E, WithField<S, 'symbol', FieldRule<'symbol', true>>> {
@@ -83,7 +86,7 @@ export function symbolEvent<const E extends string, const S extends PayloadSchem
 export function symbolKeyEvent<
   const E extends string,
   const F extends string,
-  const S extends PayloadSchema = {},
+  const S extends PayloadSchema = NoFields,
 >(
   event: E,
   options: MarketOptions<S> & { key: F; values?: readonly string[] },
@@ -108,7 +111,7 @@ export function symbolKeyEvent<
 }
 
 /** A private event per user, e.g. `portfolio.update` on channel `user.portfolio`. */
-export function userEvent<const E extends string, const S extends PayloadSchema = {}>(
+export function userEvent<const E extends string, const S extends PayloadSchema = NoFields>(
   event: E,
   options: CommonOptions<S> & { channel: `user.${string}` },
 ): CustomEventDefinition<E, WithField<S, 'userId', FieldRule<'id', true>>> {
@@ -122,7 +125,7 @@ export function userEvent<const E extends string, const S extends PayloadSchema 
 }
 
 /** An event for every connection, e.g. `news`. */
-export function broadcastEvent<const E extends string, const S extends PayloadSchema = {}>(
+export function broadcastEvent<const E extends string, const S extends PayloadSchema = NoFields>(
   event: E,
   options: CommonOptions<S> = {},
 ): CustomEventDefinition<E, S> {
