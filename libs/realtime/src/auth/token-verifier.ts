@@ -44,10 +44,10 @@ export class TokenVerifier {
       throw invalid(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
     let claims: Record<string, unknown>;
     try {
+      // Issuer and audience are checked below, not by jsonwebtoken: its messages name the
+      // expected values, and a refusal must not tell a stranger what the gateway accepts.
       claims = this.jwt.verify(token, {
         algorithms: [...auth.algorithms],
-        issuer: auth.issuer,
-        audience: auth.audience as string | [string, ...string[]] | undefined,
         clockTolerance: auth.clockSkewSeconds,
       });
     } catch (error) {
@@ -59,6 +59,11 @@ export class TokenVerifier {
         `the token was refused (${error instanceof Error ? error.message : 'invalid'})`,
       );
     }
+    // Empty settings check nothing, as they did when jsonwebtoken checked them.
+    if (auth.issuer && claims.iss !== auth.issuer)
+      throw invalid('the token issuer (iss) is not accepted');
+    if (auth.audience && !hasAudience(claims.aud, auth.audience))
+      throw invalid('the token audience (aud) is not accepted');
     return {
       userId: userIdOf(claims),
       roles: rolesOf(claims),
@@ -66,6 +71,18 @@ export class TokenVerifier {
         typeof claims.exp === 'number' ? (claims.exp + auth.clockSkewSeconds) * 1000 : null,
     };
   }
+}
+
+/** Whether `aud` (a string or an array of them) names one of the accepted audiences. */
+function hasAudience(aud: unknown, accepted: string | readonly string[]): boolean {
+  if (!Array.isArray(aud)) return isAcceptedAudience(aud, accepted);
+  for (const value of aud) if (isAcceptedAudience(value, accepted)) return true;
+  return false;
+}
+
+function isAcceptedAudience(value: unknown, accepted: string | readonly string[]): boolean {
+  if (typeof value !== 'string') return false;
+  return typeof accepted === 'string' ? value === accepted : accepted.includes(value);
 }
 
 function userIdOf(claims: Record<string, unknown>): string {
