@@ -1,65 +1,45 @@
-import { Logger } from '@nestjs/common';
 import type { KafkaContext } from '@nestjs/microservices';
-import type { EventIngress, IngressViolation } from '#realtime';
-
-/** Headers a dead-lettered message carries besides its own. */
-export const DeadLetterHeader = {
-  Code: 'x-realtime-error-code',
-  Reason: 'x-realtime-error',
-  Topic: 'x-realtime-source-topic',
-  Partition: 'x-realtime-source-partition',
-  Offset: 'x-realtime-source-offset',
-} as const;
+import type { EventIngress, IngressViolation, RejectedEventLog } from '#realtime';
+import type { KafkaDeadLetters } from './kafka-dead-letters.js';
+import { kafkaRecordText } from './kafka-record-text.js';
 
 /**
- * Hands each Kafka message to the event ingress. A refused message is counted and, when a
- * dead-letter topic is set, copied there with the reason; either way consumption goes on.
+ * Hands each Kafka record to the event ingress. A refused record (no key, no value, bytes
+ * that are not UTF-8 text, or a value the ingress refuses) is counted and, when a
+ * dead-letter topic is set, copied there with the reason; either way it is committed and
+ * consumption goes on. Nothing a producer sends makes this throw.
  */
 export class KafkaEventBridge {
-  private readonly logger = new Logger('KafkaIngress');
-
   constructor(
     private readonly ingress: EventIngress,
-    private readonly deadLetterTopic: string | undefined,
+    private readonly rejected: RejectedEventLog,
+    private readonly deadLetters: KafkaDeadLetters | undefined,
   ) {}
 
   readonly handle = async (value: Buffer | null, context: KafkaContext): Promise<void> => {
-    const outcome = this.ingress.acceptJson('kafka', value === null ? '' : value.toString('utf8'));
-    if (outcome.ok || !this.deadLetterTopic) return;
-    // Failing here makes kafkajs retry this message, so a refused message is never lost
-    // while the dead-letter topic is unreachable.
-    await this.deadLetter(value, context, outcome.violation);
-  };
-
-  private async deadLetter(
-    value: Buffer | null,
-    context: KafkaContext,
-    violation: IngressViolation,
-  ): Promise<void> {
     const message = context.getMessage();
-    try {
-      await context.getProducer().send({
-        topic: this.deadLetterTopic!,
-        messages: [
-          {
-            key: message.key as Buffer | string | null,
-            value,
-            headers: {
-              ...(message.headers as Record<string, string>),
-              [DeadLetterHeader.Code]: violation.code,
-              [DeadLetterHeader.Reason]: violation.message,
-              [DeadLetterHeader.Topic]: context.getTopic(),
-              [DeadLetterHeader.Partition]: String(context.getPartition()),
-              [DeadLetterHeader.Offset]: message.offset,
-            },
-          },
-        ],
-      });
-    } catch (error) {
-      this.logger.warn(
-        `Could not dead-letter a refused message: ${(error as Error).message}; kafkajs will retry it`,
-      );
-      throw error;
+    const text = kafkaRecordText(message.key, value);
+    let violation: IngressViolation;
+    if (typeof text === 'string') {
+      const outcome = this.ingress.acceptJson('kafka', text);
+      if (outcome.ok) return;
+      violation = outcome.violation;
+    } else {
+      this.rejected.refuse('kafka', '(no event)', text);
+      violation = text;
     }
-  }
+    await this.deadLetters?.copy(
+      {
+        topic: context.getTopic(),
+        partition: context.getPartition(),
+        offset: message.offset,
+        key: message.key,
+        value,
+        headers: message.headers,
+        violation,
+      },
+      context.getProducer(),
+      context.getHeartbeat(),
+    );
+  };
 }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { Gauge } from 'prom-client';
-import { EventIngress, ReadinessRegistry, RealtimeMetrics } from '#realtime';
+import { Counter, Gauge } from 'prom-client';
+import { EventIngress, ReadinessRegistry, RealtimeMetrics, RejectedEventLog } from '#realtime';
+import { KafkaDeadLetters } from './kafka-dead-letters.js';
 import { KafkaEventBridge } from './kafka-event-bridge.js';
 import type { KafkaIngressOptions } from './kafka-ingress-options.js';
 import { KafkaIngressServer } from './kafka-ingress.server.js';
@@ -18,6 +19,7 @@ export class KafkaIngressModule {
             ingress: EventIngress,
             readiness: ReadinessRegistry,
             metrics: RealtimeMetrics,
+            rejected: RejectedEventLog,
           ) => {
             const lag = new Gauge({
               name: 'realtime_kafka_consumer_lag',
@@ -27,16 +29,30 @@ export class KafkaIngressModule {
             });
             const server = new KafkaIngressServer(
               options,
-              new KafkaEventBridge(ingress, options.deadLetterTopic).handle,
+              new KafkaEventBridge(ingress, rejected, deadLetters(options, metrics)).handle,
               (topic, partition, behind) => lag.set({ topic, partition }, behind),
             );
             readiness.add(server);
             return server;
           },
-          inject: [EventIngress, ReadinessRegistry, RealtimeMetrics],
+          inject: [EventIngress, ReadinessRegistry, RealtimeMetrics, RejectedEventLog],
         },
       ],
       exports: [KafkaIngressServer],
     };
   }
+}
+
+function deadLetters(
+  options: KafkaIngressOptions,
+  metrics: RealtimeMetrics,
+): KafkaDeadLetters | undefined {
+  if (!options.deadLetterTopic) return undefined;
+  const lost = new Counter({
+    name: 'realtime_kafka_dead_letters_lost_total',
+    help: 'Refused messages not copied to KAFKA_DLQ_TOPIC after retries, by source topic; each stays at its offset there',
+    labelNames: ['topic'],
+    registers: [metrics.registry],
+  });
+  return new KafkaDeadLetters(options.deadLetterTopic, (topic) => lost.inc({ topic }));
 }

@@ -3,11 +3,16 @@ import { ServerKafka, type KafkaContext } from '@nestjs/microservices';
 import type { Consumer } from '@nestjs/microservices/external/kafka.interface.js';
 import type { ReadinessCheck, ReadinessStatus } from '#realtime';
 import type { KafkaIngressOptions } from './kafka-ingress-options.js';
+import { KafkaRecordParser } from './kafka-record-parser.js';
 
 /** Where the consumer stands; `ready` once it has joined its group and fetched. */
 export type KafkaIngressState = 'connecting' | 'ready' | 'reconnecting' | 'stopped';
 
-/** What the gateway does with each record's value; it must not throw for bad input. */
+/**
+ * What the gateway does with each record's value (null for a tombstone); the context holds
+ * its key and headers as read. It must not throw for bad input: kafkajs would retry the
+ * record, and restart the consumer, for as long as it kept throwing.
+ */
 export type KafkaRecordHandler = (value: Buffer | null, context: KafkaContext) => Promise<void>;
 
 /** Told how far each partition is behind its end after every batch. */
@@ -47,12 +52,13 @@ export class KafkaIngressServer extends ServerKafka implements ReadinessCheck {
       consumer: { groupId: ingress.groupId, allowAutoTopicCreation: true },
       subscribe: { fromBeginning: false },
       run: { autoCommitInterval: 1000, partitionsConsumedConcurrently: 1 },
-      parser: { keepBinary: true },
     });
+    this.parser = new KafkaRecordParser();
     for (const topic of ingress.topics)
       this.addHandler(
         topic,
-        (value: Buffer | null, context: KafkaContext) => handler(value, context),
+        // The value comes from the record: for a null one Nest hands over the whole record.
+        (_data: unknown, context: KafkaContext) => handler(context.getMessage().value, context),
         true,
       );
   }
