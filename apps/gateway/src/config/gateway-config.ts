@@ -5,6 +5,7 @@ import {
   type RealtimeModuleOptions,
   type RedisClusterOptions,
   type RealtimeLimitsOptions,
+  type CustomEventDefinition,
 } from '#realtime';
 import {
   DEFAULT_KAFKA_GROUP_ID,
@@ -13,6 +14,7 @@ import {
 } from '../kafka/kafka-ingress-options.js';
 import type { PublishApiOptions } from '../publish/publish-api-options.js';
 import type { AdminOptions } from '../admin/admin-options.js';
+import { CatalogueFileError, loadCatalogueFile } from './catalogue-file.js';
 import { LOG_LEVELS, type GatewayLogLevel } from '../logging/json-logger.js';
 
 /** The standalone gateway's configuration, read from environment variables. */
@@ -21,7 +23,7 @@ export interface GatewayConfig {
   port: number;
   /** `HOST`: address to listen on. Default: every interface. */
   host?: string;
-  /** The module's options, from `CORS_ORIGINS`, `SYMBOLS` and the `JWT_*` variables. */
+  /** The module's options, from `CORS_ORIGINS`, `SYMBOLS`, `CATALOGUE_FILE` and the `JWT_*` variables. */
   realtime: RealtimeModuleOptions;
   /** Kafka ingress, when `KAFKA_BROKERS` is set. */
   kafka?: KafkaIngressOptions;
@@ -110,6 +112,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     allTickersIntervalMs: number('ALL_TICKERS_INTERVAL_MS', env.ALL_TICKERS_INTERVAL_MS),
     instanceId: nonEmpty(env.INSTANCE_ID),
     limits: limits(env),
+    events: catalogue(env),
   };
   try {
     new RealtimeSettings(realtime);
@@ -152,6 +155,17 @@ function limits(env: NodeJS.ProcessEnv): RealtimeLimitsOptions {
     }
   }
   return options;
+}
+
+function catalogue(env: NodeJS.ProcessEnv): CustomEventDefinition[] | undefined {
+  const file = nonEmpty(env.CATALOGUE_FILE);
+  if (file === undefined) return undefined;
+  try {
+    return loadCatalogueFile(file);
+  } catch (error) {
+    if (error instanceof CatalogueFileError) throw new ConfigError('CATALOGUE_FILE', error.message);
+    throw error;
+  }
 }
 
 function redis(env: NodeJS.ProcessEnv): RedisClusterOptions | undefined {

@@ -10,17 +10,20 @@ import type { PayloadBounds } from './payload-bounds.js';
  * allocates nothing unless the payload is invalid.
  */
 
-export type FieldType =
-  | 'symbol'
-  | 'interval'
-  | 'id'
-  | 'decimal'
-  | 'string'
-  | 'integer'
-  | 'number'
-  | 'boolean'
-  | 'side'
-  | 'levels';
+/** The field types of the schema language, as a catalogue file names them. */
+export const FIELD_TYPES = [
+  'symbol',
+  'interval',
+  'id',
+  'decimal',
+  'string',
+  'integer',
+  'number',
+  'boolean',
+  'side',
+  'levels',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
 
 export interface FieldRule<T extends FieldType = FieldType, R extends boolean = boolean> {
   readonly type: T;
