@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { RealtimeModule } from '#realtime';
 import { AdminModule } from './admin/admin.module.js';
@@ -7,6 +8,7 @@ import { HealthController } from './health/health.controller.js';
 import { KafkaIngressModule } from './kafka/kafka-ingress.module.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { PublishApiModule } from './publish/publish-api.module.js';
+import { isUtf8Json } from './publish/utf8-json-content-type.js';
 
 @Module({})
 export class GatewayAppModule {
@@ -22,5 +24,13 @@ export class GatewayAppModule {
       ],
       controllers: [HealthController, MetricsController],
     };
+  }
+
+  /**
+   * How the app reads JSON bodies: up to the publish limit, and UTF-8 JSON only. Any other
+   * body is left unread, and the publish API answers it 415 rather than have it decoded.
+   */
+  static jsonBodyParserOptions(config: GatewayConfig): NestExpressBodyParserOptionsFor<'json'> {
+    return { limit: config.publish?.maxBodyBytes ?? 100 * 1024, type: isUtf8Json };
   }
 }

@@ -18,7 +18,7 @@ export async function createGatewayApp(
     // Close keep-alive HTTP connections on shutdown instead of waiting for them.
     forceCloseConnections: true,
   });
-  app.useBodyParser('json', { limit: config.publish?.maxBodyBytes ?? 100 * 1024 });
+  app.useBodyParser('json', GatewayAppModule.jsonBodyParserOptions(config));
   if (config.redis) {
     const adapter = new RedisIoAdapter(app);
     await adapter.connect(config.redis);

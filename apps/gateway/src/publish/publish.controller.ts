@@ -2,14 +2,17 @@ import {
   BadRequestException,
   Body,
   Controller,
+  Headers,
   HttpCode,
   Inject,
   Post,
+  UnsupportedMediaTypeException,
   UseGuards,
 } from '@nestjs/common';
 import { EventIngress } from '#realtime';
 import { PublishApiKeyGuard } from './publish-api-key.guard.js';
 import { PublishApiOptions } from './publish-api-options.js';
+import { nonUtf8JsonReason } from './utf8-json-content-type.js';
 
 /** `POST /api/publish`: one `{ event, data }` or an array of them, published in order. */
 @Controller('api')
@@ -22,7 +25,12 @@ export class PublishController {
 
   @Post('publish')
   @HttpCode(202)
-  publish(@Body() body: unknown): { accepted: number } {
+  publish(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+  ): { accepted: number } {
+    const unsupported = nonUtf8JsonReason(contentType);
+    if (unsupported !== undefined) throw new UnsupportedMediaTypeException(unsupported);
     if (body === undefined) {
       throw new BadRequestException(
         'the body must be JSON (Content-Type: application/json): { "event": ..., "data": ... } or an array of them',
