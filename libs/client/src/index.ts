@@ -9,3 +9,5 @@ export type {
   RealtimeEventName,
   RealtimeEventPayloads,
 } from '../../realtime/src/events/event-catalogue.js';
+export type { CustomEventPayloads } from '../../realtime/src/events/custom-events.js';
+export type { CataloguePayloads } from '../../realtime/src/events/realtime-emitter.js';

@@ -5,20 +5,62 @@ import type {
   MarketChannel,
   UserChannel,
 } from '../../realtime/src/events/channels.js';
-import type { RealtimeEventName } from '../../realtime/src/events/event-catalogue.js';
+import type {
+  RealtimeEventName,
+  RealtimeEventPayloads,
+} from '../../realtime/src/events/event-catalogue.js';
 import { ObservableValue } from './observable-value.js';
 import { OrderBookSync, type StaleReason } from './order-book-sync.js';
 import { tokenExpiry } from './token-expiry.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
+/**
+ * A public channel per symbol: a built-in one or a host's. A keyed channel takes its key
+ * under the key's own name: klines `interval`, a host's e.g. `chain`.
+ */
 export type MarketSubscription = {
-  channel: MarketChannel;
+  channel: MarketChannel | (string & {});
   symbol: string;
   interval?: KlineInterval;
-};
-export type PrivateSubscription = { channel: UserChannel };
+} & { [keyField: string]: string | undefined };
+/** A private channel of the signed-in user: `user.orders`, or a host's `user.*` channel. */
+export type PrivateSubscription = { channel: UserChannel | `user.${string}` };
 export type Subscription = MarketSubscription | PrivateSubscription;
+
+/**
+ * Event name to payload type: what a client is typed by. The built-in catalogue by default;
+ * a host app passes `CataloguePayloads<typeof hostEvents>` (or its `CustomEventPayloads`).
+ */
+export type PayloadMap = object;
+
+/** Every event a client of `P` can receive: the built-in ones (`tickers.update` too) and P's. */
+export type ClientEventName<P extends PayloadMap = RealtimeEventPayloads> =
+  RealtimeEventName | (keyof P & string);
+
+/** A host event as delivered: the same envelope as a built-in one, its payload typed by the map. */
+export interface CustomEventEnvelope<E extends string = string, D = unknown> {
+  channel: string;
+  event: E;
+  /** The symbol, on public events; absent on private and system events. */
+  symbol?: string;
+  /** One more for every message this room was sent (see `Envelope`). */
+  seq: number;
+  /** When the gateway sent it, in milliseconds since the epoch. */
+  ts: number;
+  /** Present (true) on what a new subscriber gets first (`replayLast` channels). */
+  replay?: true;
+  /** The payload as published; a keyed event's key is in it too (and beside `symbol`). */
+  data: D;
+}
+
+/** What `on(event)` hands its handler: a built-in envelope, or a host one typed by `P`. */
+export type EventEnvelope<
+  P extends PayloadMap = RealtimeEventPayloads,
+  E extends ClientEventName<P> = ClientEventName<P>,
+> = E extends RealtimeEventName
+  ? Envelope<E>
+  : CustomEventEnvelope<E, E extends keyof P ? P[E] : never>;
 
 export interface RealtimeClientOptions {
   /** The gateway's origin, e.g. `https://gateway.example.com`. */
@@ -58,28 +100,37 @@ export interface Gap {
 }
 
 type Reply = { ok: true } & Record<string, unknown>;
+/** Any envelope off the wire: a keyed channel's key sits beside `symbol` under its own name. */
+type DeliveredEnvelope = CustomEventEnvelope & { readonly [keyField: string]: unknown };
 type Refusal = { ok: false; error: { code: string; message: string } };
 
 const ACK_TIMEOUT_MS = 10_000;
 
-function keyOf(subscription: Subscription): string {
-  return 'symbol' in subscription
-    ? `${subscription.channel}:${subscription.symbol.toUpperCase()}${subscription.interval ? ':' + subscription.interval : ''}`
-    : subscription.channel;
+/** The field a keyed subscription names its key with (klines `interval`), if any. */
+function keyFieldOf(subscription: MarketSubscription): string | undefined {
+  for (const field in subscription)
+    if (field !== 'channel' && field !== 'symbol' && subscription[field] !== undefined)
+      return field;
+  return undefined;
 }
 
-function keyOfEnvelope(envelope: Envelope): string {
-  if (envelope.symbol === undefined) return envelope.channel;
-  const symbol = envelope.symbol === 'all' ? 'ALL' : envelope.symbol;
-  return `${envelope.channel}:${symbol}${envelope.interval ? ':' + envelope.interval : ''}`;
+/** One room, one key: `channel[:SYMBOL[:key]]`, as `keyOfEnvelope` names it for delivery. */
+function keyOf(subscription: Subscription): string {
+  if (!('symbol' in subscription)) return subscription.channel;
+  const field = keyFieldOf(subscription);
+  const room = `${subscription.channel}:${subscription.symbol.toUpperCase()}`;
+  return field === undefined ? room : `${room}:${subscription[field]}`;
 }
 
 /**
  * A client of the gateway for browsers and Node: subscriptions that survive reconnects,
  * tokens refreshed before they run out, typed events, `seq` gap detection and verified
  * order books. Only socket.io-client is needed.
+ *
+ * Typed by the built-in catalogue; a host app with events of its own passes their payloads:
+ * `new RealtimeClient<CataloguePayloads<typeof hostEvents>>({ url })`.
  */
-export class RealtimeClient {
+export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   /** The connection's state, observable. */
   readonly state = new ObservableValue<ConnectionState>('connecting');
   /** The signed-in user (from the server's greeting), or null. */
@@ -91,7 +142,9 @@ export class RealtimeClient {
   private readonly gapListeners = new Set<(gap: Gap) => void>();
   private readonly resubscribeListeners = new Set<() => void>();
   private readonly books = new Map<string, OrderBookSync>();
-  private readonly handlers = new Map<string, Set<(envelope: Envelope) => void>>();
+  private readonly handlers = new Map<string, Set<(envelope: DeliveredEnvelope) => void>>();
+  /** A keyed public channel's key field (klines `interval`, a host's e.g. `chain`), by channel. */
+  private readonly keyFields = new Map<string, string>();
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private greeted = false;
@@ -125,22 +178,26 @@ export class RealtimeClient {
     );
     this.socket.on('auth.expired', () => this.reconnectLater(0));
     this.socket.onAny((event: string, payload: unknown) => {
-      if (event !== 'batch') return this.receive(event, payload as Envelope);
-      for (const envelope of payload as Envelope[]) this.receive(envelope.event, envelope);
+      if (event !== 'batch') return this.receive(event, payload as DeliveredEnvelope);
+      for (const envelope of payload as DeliveredEnvelope[]) this.receive(envelope.event, envelope);
     });
   }
 
   /** Subscribes; resolves on the gateway's answer, rejects with its code. Kept across reconnects. */
   async subscribe(subscription: Subscription): Promise<Reply> {
-    this.subscriptions.set(keyOf(subscription), subscription);
-    this.lastSeq.delete(keyOf(subscription));
+    const key = keyOf(subscription);
+    // Noted before asking: the room's replayed event can arrive ahead of the answer.
+    const forgetKeyField = this.noteKeyField(subscription);
+    this.subscriptions.set(key, subscription);
+    this.lastSeq.delete(key);
     try {
       return await this.command(
         'symbol' in subscription ? 'subscribe' : 'subscribe.private',
         subscription,
       );
     } catch (error) {
-      this.subscriptions.delete(keyOf(subscription));
+      this.subscriptions.delete(key);
+      forgetKeyField();
       throw error;
     }
   }
@@ -154,9 +211,12 @@ export class RealtimeClient {
     );
   }
 
-  /** Handles one event, typed by the catalogue; returns the function that stops it. */
-  on<E extends RealtimeEventName>(event: E, handler: (envelope: Envelope<E>) => void): () => void {
-    const listener = handler as (envelope: Envelope) => void;
+  /** Handles one event, typed by the catalogue (built-in and `P`'s); returns the function that stops it. */
+  on<E extends ClientEventName<P>>(
+    event: E,
+    handler: (envelope: EventEnvelope<P, E>) => void,
+  ): () => void {
+    const listener = handler as unknown as (envelope: DeliveredEnvelope) => void;
     let handlers = this.handlers.get(event);
     if (!handlers) this.handlers.set(event, (handlers = new Set()));
     handlers.add(listener);
@@ -267,13 +327,13 @@ export class RealtimeClient {
   }
 
   /** One domain event, alone or out of a batch: checked for a gap, then handed to its handlers. */
-  private receive(event: string, envelope: Envelope): void {
+  private receive(event: string, envelope: DeliveredEnvelope): void {
     this.track(envelope);
     const handlers = this.handlers.get(event);
     if (handlers) for (const handler of handlers) handler(envelope);
   }
 
-  private track(envelope: Envelope): void {
+  private track(envelope: DeliveredEnvelope): void {
     if (
       typeof envelope !== 'object' ||
       envelope === null ||
@@ -281,12 +341,36 @@ export class RealtimeClient {
       !envelope.channel
     )
       return;
-    const key = keyOfEnvelope(envelope);
+    const key = this.keyOfEnvelope(envelope);
     const last = this.lastSeq.get(key);
     this.lastSeq.set(key, envelope.seq);
     if (envelope.replay || last === undefined || envelope.seq === last + 1) return;
     const gap = { key, expected: last + 1, received: envelope.seq };
     for (const listener of this.gapListeners) listener(gap);
+  }
+
+  /** Notes the key field of a keyed subscription's channel; returns what undoes it. */
+  private noteKeyField(subscription: Subscription): () => void {
+    const field = 'symbol' in subscription ? keyFieldOf(subscription) : undefined;
+    if (field === undefined) return () => undefined;
+    const { channel } = subscription;
+    const before = this.keyFields.get(channel);
+    this.keyFields.set(channel, field);
+    return () =>
+      void (before === undefined
+        ? this.keyFields.delete(channel)
+        : this.keyFields.set(channel, before));
+  }
+
+  /** The subscription key of the room `envelope` came from (see `keyOf`). */
+  private keyOfEnvelope(envelope: DeliveredEnvelope): string {
+    if (envelope.symbol === undefined) return envelope.channel;
+    const symbol = envelope.symbol === 'all' ? 'ALL' : envelope.symbol;
+    const field = this.keyFields.get(envelope.channel);
+    const key = field === undefined ? undefined : envelope[field];
+    return key === undefined
+      ? `${envelope.channel}:${symbol}`
+      : `${envelope.channel}:${symbol}:${String(key)}`;
   }
 
   private async resync(

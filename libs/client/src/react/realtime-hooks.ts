@@ -7,39 +7,50 @@ import {
   useSyncExternalStore,
   type ReactNode,
 } from 'react';
-import type { Envelope } from '../../../realtime/src/broadcast/envelope.js';
-import type { RealtimeEventName } from '../../../realtime/src/events/event-catalogue.js';
+import type { RealtimeEventPayloads } from '../../../realtime/src/events/event-catalogue.js';
 import type { BookLevel } from '../../../realtime/src/market/order-book.js';
 import type { OrderBookSyncState } from '../order-book-sync.js';
-import type { ConnectionState, RealtimeClient, Subscription } from '../realtime-client.js';
+import type {
+  ClientEventName,
+  ConnectionState,
+  EventEnvelope,
+  PayloadMap,
+  RealtimeClient,
+  Subscription,
+} from '../realtime-client.js';
 
-const RealtimeContext = createContext<RealtimeClient | null>(null);
+// One context for every payload map: the hooks' type parameter says what the client was made with.
+const RealtimeContext = createContext<RealtimeClient<PayloadMap> | null>(null);
 
 /** Makes `client` available to the hooks below it. */
-export function RealtimeProvider({
+export function RealtimeProvider<P extends PayloadMap = RealtimeEventPayloads>({
   client,
   children,
 }: {
-  client: RealtimeClient;
+  client: RealtimeClient<P>;
   children?: ReactNode;
 }) {
-  return createElement(RealtimeContext.Provider, { value: client }, children);
+  return createElement(
+    RealtimeContext.Provider,
+    { value: client as unknown as RealtimeClient<PayloadMap> },
+    children,
+  );
 }
 
-function useClient(): RealtimeClient {
+function useClient<P extends PayloadMap>(): RealtimeClient<P> {
   const client = useContext(RealtimeContext);
   if (!client)
     throw new Error('useRealtime hooks need a <RealtimeProvider client={...}> above them');
-  return client;
+  return client as unknown as RealtimeClient<P>;
 }
 
 /** The client, its connection state and the signed-in user, re-rendering when they change. */
-export function useRealtime(): {
-  client: RealtimeClient;
+export function useRealtime<P extends PayloadMap = RealtimeEventPayloads>(): {
+  client: RealtimeClient<P>;
   state: ConnectionState;
   userId: string | null;
 } {
-  const client = useClient();
+  const client = useClient<P>();
   const state = useSyncExternalStore(
     (change) => client.state.subscribe(change),
     () => client.state.value,
@@ -52,9 +63,9 @@ export function useRealtime(): {
 }
 
 // Two components may share one subscription: it ends when the last of them unmounts.
-const holders = new WeakMap<RealtimeClient, Map<string, number>>();
+const holders = new WeakMap<RealtimeClient<PayloadMap>, Map<string, number>>();
 
-function hold(client: RealtimeClient, subscription: Subscription): () => void {
+function hold(client: RealtimeClient<PayloadMap>, subscription: Subscription): () => void {
   const key = JSON.stringify(subscription);
   const counts = holders.get(client) ?? new Map<string, number>();
   holders.set(client, counts);
@@ -69,36 +80,44 @@ function hold(client: RealtimeClient, subscription: Subscription): () => void {
   };
 }
 
+/** Whether `envelope` came from `subscription`'s room: its symbol and, if keyed, its key. */
+function fromRoom(
+  subscription: Subscription,
+  envelope: Readonly<Record<string, unknown>>,
+): boolean {
+  if (!('symbol' in subscription)) return true;
+  if (
+    envelope.symbol !== undefined &&
+    envelope.symbol !== subscription.symbol.toUpperCase() &&
+    subscription.symbol !== 'all'
+  )
+    return false;
+  for (const field in subscription) {
+    if (field === 'channel' || field === 'symbol' || subscription[field] === undefined) continue;
+    if (envelope[field] !== subscription[field]) return false;
+  }
+  return true;
+}
+
 /**
  * Subscribes while mounted and returns the latest `keep` envelopes of `event`, newest first.
- * Pass `null` as the subscription to wait (e.g. until signed in).
+ * Pass `null` as the subscription to wait (e.g. until signed in). For a host's events, give
+ * the client's payload map first (`useChannel<HostPayloads, 'funding.rate'>`), or take the
+ * hooks from `realtimeHooks<HostPayloads>()`, which infer the event.
  */
-export function useChannel<E extends RealtimeEventName>(
-  subscription: Subscription | null,
-  event: E,
-  keep = 1,
-): Array<Envelope<E>> {
-  const client = useClient();
-  const [envelopes, setEnvelopes] = useState<Array<Envelope<E>>>([]);
+export function useChannel<
+  P extends PayloadMap = RealtimeEventPayloads,
+  E extends ClientEventName<P> = ClientEventName<P>,
+>(subscription: Subscription | null, event: E, keep = 1): Array<EventEnvelope<P, E>> {
+  const client = useClient<P>();
+  const [envelopes, setEnvelopes] = useState<Array<EventEnvelope<P, E>>>([]);
   const key = subscription ? JSON.stringify(subscription) : '';
   useEffect(() => {
     if (!subscription) return;
     setEnvelopes([]);
-    const release = hold(client, subscription);
+    const release = hold(client as unknown as RealtimeClient<PayloadMap>, subscription);
     const stop = client.on(event, (envelope) => {
-      if (
-        'symbol' in subscription &&
-        envelope.symbol !== undefined &&
-        envelope.symbol !== subscription.symbol.toUpperCase() &&
-        subscription.symbol !== 'all'
-      )
-        return;
-      if (
-        'interval' in subscription &&
-        subscription.interval &&
-        envelope.interval !== subscription.interval
-      )
-        return;
+      if (!fromRoom(subscription, envelope as unknown as Readonly<Record<string, unknown>>)) return;
       setEnvelopes((previous) => [envelope, ...previous].slice(0, keep));
     });
     return () => {
@@ -115,7 +134,7 @@ export function useOrderBook(
   symbol: string,
   depth = 20,
 ): { state: OrderBookSyncState; bids: BookLevel[]; asks: BookLevel[] } {
-  const client = useClient();
+  const client = useClient<PayloadMap>();
   const [view, setView] = useState<{
     state: OrderBookSyncState;
     bids: BookLevel[];
@@ -137,4 +156,31 @@ export function useOrderBook(
     return () => stops.forEach((stop) => stop());
   }, [client, symbol, depth]);
   return view;
+}
+
+/**
+ * The hooks above, typed by the payload map the client was made with, so `useChannel`
+ * infers the event: `const { useChannel } = realtimeHooks<HostPayloads>();` once, at module
+ * level, then `useChannel({ channel: 'funding', symbol }, 'funding.rate')`.
+ */
+export function realtimeHooks<P extends PayloadMap>(): {
+  RealtimeProvider: (props: { client: RealtimeClient<P>; children?: ReactNode }) => ReactNode;
+  useRealtime: () => { client: RealtimeClient<P>; state: ConnectionState; userId: string | null };
+  useChannel: <E extends ClientEventName<P>>(
+    subscription: Subscription | null,
+    event: E,
+    keep?: number,
+  ) => Array<EventEnvelope<P, E>>;
+  useOrderBook: typeof useOrderBook;
+} {
+  return {
+    RealtimeProvider: RealtimeProvider<P>,
+    useRealtime: useRealtime<P>,
+    useChannel: <E extends ClientEventName<P>>(
+      subscription: Subscription | null,
+      event: E,
+      keep?: number,
+    ) => useChannel<P, E>(subscription, event, keep),
+    useOrderBook,
+  };
 }
