@@ -127,6 +127,16 @@ describe('a Redis outage under traffic', () => {
     const acceptedWithinMs = Date.now() - connecting;
     expect(acceptedWithinMs).toBeLessThan(2000);
 
+    // Operator counts answer, for this instance alone, instead of waiting on Redis.
+    const stats = await fetch(`${a.url}/admin/stats`, {
+      headers: { authorization: `Bearer ${hsToken('operator', { claims: { roles: ['admin'] } })}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(stats.status).toBe(200);
+    expect(((await stats.json()) as any).cluster.instances.map((i: any) => i.instanceId)).toEqual([
+      'outage-a',
+    ]);
+
     const ownBefore = [from(a, tradeIds(onA)).length, from(b, tradeIds(onB)).length];
     while (Date.now() - outageStarted < 10_000) await sleep(250);
 

@@ -7,6 +7,8 @@ import type { ClusterLink } from './cluster-link.js';
 /** The cluster channel's event names; no client can send these (they are server-side only). */
 const BUS_EVENT = 'realtime:event';
 const STATS_REQUEST = 'realtime:stats';
+/** Longer than the adapter's own request timeout, which answers with what came in time. */
+const STATS_DEADLINE_MS = 10_000;
 
 export type ClusterEventHandler = (event: string, data: unknown) => void;
 
@@ -78,12 +80,18 @@ export class ClusterBus {
 
   /** Every other instance's counts (those that answer within the adapter's request timeout). */
   otherInstances(): Promise<InstanceStats[]> {
-    if (!this.clustered) return Promise.resolve([]);
+    if (!this.clustered || (this.link && !this.link.connected)) return Promise.resolve([]);
     return new Promise((resolve) => {
+      // The adapter never calls back when its first Redis command fails (it swallows the
+      // error), so the wait is bounded here too: an operator's request never hangs.
+      const gaveUp = setTimeout(() => resolve([]), STATS_DEADLINE_MS);
       // On a timeout the callback still gets the answers that came in time.
       this.server!.serverSideEmit(
         STATS_REQUEST,
-        (_error: Error | null, responses: InstanceStats[]) => resolve(responses ?? []),
+        (_error: Error | null, responses: InstanceStats[]) => {
+          clearTimeout(gaveUp);
+          resolve(responses ?? []);
+        },
       );
     });
   }
