@@ -6,7 +6,7 @@ import { AdminModule } from './admin/admin.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { HealthController } from './health/health.controller.js';
 import { KafkaIngressModule } from './kafka/kafka-ingress.module.js';
-import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishApiModule } from './publish/publish-api.module.js';
 import { isUtf8Json } from './publish/utf8-json-content-type.js';
 
@@ -19,10 +19,11 @@ export class GatewayAppModule {
         EventEmitterModule.forRoot(),
         RealtimeModule.forRoot({ ...config.realtime, isGlobal: true }),
         AdminModule.forRoot(config.admin),
+        MetricsModule.forRoot(config.metrics),
         ...(config.kafka ? [KafkaIngressModule.forRoot(config.kafka)] : []),
         ...(config.publish ? [PublishApiModule.forRoot(config.publish)] : []),
       ],
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController],
     };
   }
 

@@ -98,6 +98,14 @@ describe('loadGatewayConfig', () => {
     expect(none.publish).toBeUndefined();
   });
 
+  it('reads METRICS_TOKEN, trimmed; /metrics is open without it', () => {
+    const token = 'm'.repeat(16);
+    expect(loadGatewayConfig({ METRICS_TOKEN: token }).metrics).toEqual({ token });
+    expect(loadGatewayConfig({ METRICS_TOKEN: `  ${token}\n` }).metrics).toEqual({ token });
+    expect(loadGatewayConfig({}).metrics).toEqual({ token: undefined });
+    expect(loadGatewayConfig({ METRICS_TOKEN: '   ' }).metrics).toEqual({ token: undefined });
+  });
+
   it('reads the limits', () => {
     expect(
       loadGatewayConfig({
@@ -159,6 +167,8 @@ describe('loadGatewayConfig', () => {
       'KAFKA_DLQ_TOPIC must not be one of KAFKA_TOPICS',
     ],
     [{ PUBLISH_API_KEY: 'short' }, 'PUBLISH_API_KEY must be at least 16 characters'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters'],
+    [{ METRICS_TOKEN: ` ${'m'.repeat(15)} ` }, 'METRICS_TOKEN must be at least 16 characters'],
     [
       { PUBLISH_API_KEY: 'k'.repeat(16), PUBLISH_MAX_BATCH: '0' },
       'PUBLISH_MAX_BATCH must be an integer from 1 to 100000',

@@ -1,7 +1,9 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject, UseGuards } from '@nestjs/common';
 import { RealtimeMetrics } from '#realtime';
+import { MetricsTokenGuard } from './metrics-token.guard.js';
 
 @Controller('metrics')
+@UseGuards(MetricsTokenGuard)
 export class MetricsController {
   constructor(@Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics) {}
 
