@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { io, type Socket } from 'socket.io-client';
+import { Recorder, command, sleep } from '../support/gateway-harness.js';
+import { freePort, startProcess, type RunningProcess } from '../support/processes.js';
+import { TEST_SECRET, hsToken } from '../support/tokens.js';
+
+const MAIN = 'dist/apps/gateway/src/main.js';
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * A token expiring more than 24.8 days ahead armed the shared expiry timer past what
+ * setTimeout holds: Node fired it after 1 ms, warned, and the scheduler armed it again, a
+ * storm of TimeoutOverflowWarning (4,222 in 5 s) for as long as the connection lived. The
+ * built gateway runs as its own process so its warnings are its own output.
+ */
+describe('a token that expires 60 days ahead (built gateway)', () => {
+  let gateway: RunningProcess;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    gateway = await startProcess(
+      MAIN,
+      {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        JWT_SECRET: TEST_SECRET,
+        JWT_CLOCK_SKEW_SECONDS: '0',
+      },
+      /listening on/,
+    );
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await gateway.stop();
+  });
+
+  const connect = async (token: string) => {
+    const socket = io(`${url}/ws`, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token },
+    });
+    sockets.push(socket);
+    const greeting = await new Promise<{ userId: string }>((resolve, reject) => {
+      socket.once('connected', resolve);
+      socket.once('connect_error', reject);
+    });
+    return { socket, greeting };
+  };
+
+  it('connects and refreshes without a TimeoutOverflowWarning, and a short token still expires on time', async () => {
+    const far = await connect(hsToken('alice', { ttlSeconds: 60 * DAY_SECONDS }));
+    expect(far.greeting.userId).toBe('alice');
+    const refreshed = await command(far.socket, 'auth.refresh', {
+      token: hsToken('alice', { ttlSeconds: 90 * DAY_SECONDS }),
+    });
+    expect(refreshed).toEqual({ ok: true, expiresAt: expect.any(Number) });
+
+    const near = await connect(hsToken('bob', { ttlSeconds: 2 }));
+    const expired = new Recorder(near.socket, ['auth.expired']);
+    await expired.waitFor('auth.expired', 1, 10_000);
+    await sleep(200);
+
+    expect(gateway.output()).not.toContain('TimeoutOverflowWarning');
+    expect(far.socket.connected).toBe(true);
+    await command(far.socket, 'ping');
+  });
+});
