@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { Recorder, command } from './support/gateway-harness.js';
-import { freePort, runUntilExit, startProcess } from './support/processes.js';
+import { startGatewayProcess } from './support/gateway-process.js';
+import { runUntilExit } from './support/processes.js';
 
 const MAIN = 'dist/apps/gateway/src/main.js';
 const PUBLISH_KEY = 'catalogue-file-key-0123456789';
@@ -26,19 +27,11 @@ describe('an operator catalogue file (CATALOGUE_FILE) in the built gateway', () 
       quantity: decimal
 `,
     );
-    const port = await freePort();
-    const gateway = await startProcess(
-      MAIN,
-      {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        CATALOGUE_FILE: file,
-        PUBLISH_API_KEY: PUBLISH_KEY,
-        LOG_LEVEL: 'info',
-      },
-      /listening on/,
-    );
-    const socket = io(`http://127.0.0.1:${port}/ws`, { transports: ['websocket'] });
+    const { url, process: gateway } = await startGatewayProcess({
+      CATALOGUE_FILE: file,
+      PUBLISH_API_KEY: PUBLISH_KEY,
+    });
+    const socket = io(`${url}/ws`, { transports: ['websocket'] });
     try {
       const recorder = new Recorder(socket);
       await recorder.waitFor('connected');
@@ -46,7 +39,7 @@ describe('an operator catalogue file (CATALOGUE_FILE) in the built gateway', () 
         await command(socket, 'subscribe', { channel: 'liquidations', symbol: 'BTCUSDT' }),
       ).toEqual({ ok: true, channel: 'liquidations', symbol: 'BTCUSDT' });
       const post = (data: unknown) =>
-        fetch(`http://127.0.0.1:${port}/api/publish`, {
+        fetch(`${url}/api/publish`, {
           method: 'POST',
           headers: { authorization: `Bearer ${PUBLISH_KEY}`, 'content-type': 'application/json' },
           body: JSON.stringify({ event: 'liquidation', data }),

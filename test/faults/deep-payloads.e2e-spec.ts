@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Producer } from 'kafkajs';
 import { io, type Socket } from 'socket.io-client';
-import { GatewayHarness, Recorder, command, sleep, until } from '../support/gateway-harness.js';
+import { GatewayHarness, Recorder, command, sleep } from '../support/gateway-harness.js';
 import { TestKafka, connectedProducer, ensureTopics } from '../support/kafka.js';
-import { freePort, startProcess, type RunningProcess } from '../support/processes.js';
+import {
+  startGatewayProcess,
+  metricValue,
+  type GatewayProcess,
+} from '../support/gateway-process.js';
+import { freePort } from '../support/processes.js';
 import { RedisServer } from '../support/redis-server.js';
 
 const RUN = Date.now().toString(36).toUpperCase();
 const PUBLISH_KEY = 'deep-publish-key-0123456789';
-const MAIN = 'dist/apps/gateway/src/main.js';
 const TOPIC = `realtime.test-deep-${RUN}`;
 const SYMBOL = `DEEP${RUN}`;
 const kafka = new TestKafka();
@@ -19,16 +23,9 @@ const deepTrade = (tradeId: number, levels = 4100) =>
   `{"event":"trade","data":{"symbol":"${SYMBOL}","tradeId":${tradeId},"extra":${nestedJson(levels)}}}`;
 const trade = (tradeId: number) => ({ event: 'trade', data: { symbol: SYMBOL, tradeId } });
 
-interface Instance {
-  url: string;
-  process: RunningProcess;
-}
+type Instance = GatewayProcess;
 
-const metric = async (instance: Instance, series: string): Promise<number> => {
-  const text = await (await fetch(`${instance.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-};
+const metric = (instance: Instance, series: string) => metricValue(instance.url, series);
 
 afterAll(async () => {
   await kafka.stopStarted();
@@ -69,12 +66,8 @@ describe('deeply nested and oversized pass-through fields', () => {
     redis = new RedisServer(await freePort());
     await redis.start();
     for (const withKafka of [true, false]) {
-      const port = await freePort();
-      const process = await startProcess(
-        MAIN,
-        {
-          PORT: String(port),
-          HOST: '127.0.0.1',
+      instances.push(
+        await startGatewayProcess({
           REDIS_URL: redis.url,
           PUBLISH_API_KEY: PUBLISH_KEY,
           ALL_TICKERS_INTERVAL_MS: '100',
@@ -82,16 +75,7 @@ describe('deeply nested and oversized pass-through fields', () => {
           ...(withKafka
             ? { KAFKA_BROKERS: brokers, KAFKA_TOPICS: TOPIC, KAFKA_GROUP_ID: `deep-${RUN}` }
             : {}),
-          LOG_LEVEL: 'info',
-        },
-        /listening on/,
-      );
-      const instance = { url: `http://127.0.0.1:${port}`, process };
-      instances.push(instance);
-      await until(
-        async () => (await fetch(`${instance.url}/health/ready`)).status === 200,
-        60_000,
-        'instance ready',
+        }),
       );
     }
   }, 180_000);

@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command, sleep, until } from '../support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from '../support/processes.js';
+import {
+  startGatewayProcess,
+  metricValue,
+  type GatewayProcess,
+} from '../support/gateway-process.js';
+import { freePort } from '../support/processes.js';
 import { RedisServer } from '../support/redis-server.js';
 import { TEST_SECRET, hsToken } from '../support/tokens.js';
 
 const PUBLISH_KEY = 'outage-publish-key-0123456789';
-const MAIN = 'dist/apps/gateway/src/main.js';
 const SYMBOL = 'OUTAGEUSDT';
 
-interface Instance {
+interface Instance extends GatewayProcess {
   name: string;
-  url: string;
-  process: RunningProcess;
   /** Trade ids this instance takes in start here, so a receiver can tell where each came from. */
   idBase: number;
 }
@@ -20,11 +22,7 @@ interface Instance {
 const isReady = async (instance: Instance) =>
   (await fetch(`${instance.url}/health/ready`)).status === 200;
 
-const metric = async (instance: Instance, series: string): Promise<number> => {
-  const text = await (await fetch(`${instance.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-};
+const metric = (instance: Instance, series: string) => metricValue(instance.url, series);
 
 /**
  * Redis stopped for 10 s under traffic on two instances. Before the fix the adapter's
@@ -66,28 +64,13 @@ describe('a Redis outage under traffic', () => {
     redis = new RedisServer(await freePort());
     await redis.start();
     for (const [index, name] of ['outage-a', 'outage-b'].entries()) {
-      const port = await freePort();
-      const process = await startProcess(
-        MAIN,
-        {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          REDIS_URL: redis.url,
-          JWT_SECRET: TEST_SECRET,
-          PUBLISH_API_KEY: PUBLISH_KEY,
-          INSTANCE_ID: name,
-          LOG_LEVEL: 'info',
-        },
-        /listening on/,
-      );
-      const instance = {
-        name,
-        url: `http://127.0.0.1:${port}`,
-        process,
-        idBase: (index + 1) * 1_000_000,
-      };
-      instances.push(instance);
-      await until(() => isReady(instance), 15_000, `${name} ready`);
+      const gateway = await startGatewayProcess({
+        REDIS_URL: redis.url,
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: PUBLISH_KEY,
+        INSTANCE_ID: name,
+      });
+      instances.push({ ...gateway, name, idBase: (index + 1) * 1_000_000 });
     }
   }, 60_000);
 
