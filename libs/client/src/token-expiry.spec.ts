@@ -11,16 +11,6 @@ function tokenWith(payload: object): string {
   return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}.signature`;
 }
 
-describe('tokenExpiry', () => {
-  it('reads exp in milliseconds, and undefined without a usable one', () => {
-    expect(tokenExpiry(tokenWith({ sub: 'alice', exp: 1_900_000_000 }))).toBe(1_900_000_000_000);
-    expect(tokenExpiry(tokenWith({ sub: 'alice' }))).toBeUndefined();
-    expect(tokenExpiry(tokenWith({ exp: 'tomorrow' }))).toBeUndefined();
-    expect(tokenExpiry('not-a-jwt')).toBeUndefined();
-    expect(tokenExpiry('a.%%%.c')).toBeUndefined();
-  });
-});
-
 describe('refreshDelay', () => {
   const now = 1_700_000_000_000;
 
