@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GatewayHarness } from './support/gateway-harness.js';
-import { freePort, startProcess } from './support/processes.js';
+import { startGatewayProcess } from './support/gateway-process.js';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 
@@ -69,14 +69,9 @@ describe('GET /metrics with METRICS_TOKEN', () => {
 
 describe('METRICS_TOKEN in the built gateway (npm run start:gateway)', () => {
   it('takes the token from the environment and guards /metrics with it', async () => {
-    const port = await freePort();
-    const gateway = await startProcess(
-      'dist/apps/gateway/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1', METRICS_TOKEN: TOKEN },
-      /listening on/,
-    );
+    const gateway = await startGatewayProcess({ METRICS_TOKEN: TOKEN });
     try {
-      const url = `http://127.0.0.1:${port}/metrics`;
+      const url = `${gateway.url}/metrics`;
       const [without, wrong, right] = await Promise.all([
         fetch(url),
         fetch(url, { headers: { authorization: `Bearer ${TOKEN}x` } }),
@@ -84,9 +79,9 @@ describe('METRICS_TOKEN in the built gateway (npm run start:gateway)', () => {
       ]);
       expect([without.status, wrong.status, right.status]).toEqual([401, 401, 200]);
       expect(await right.text()).toMatch(/^realtime_connections /m);
-      expect(gateway.output()).not.toContain(TOKEN);
+      expect(gateway.process.output()).not.toContain(TOKEN);
     } finally {
-      await gateway.stop();
+      await gateway.process.stop();
     }
   });
 });

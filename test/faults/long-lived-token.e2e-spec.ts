@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command, sleep } from '../support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from '../support/processes.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { TEST_SECRET, hsToken } from '../support/tokens.js';
 
-const MAIN = 'dist/apps/gateway/src/main.js';
 const DAY_SECONDS = 24 * 60 * 60;
 
 /**
@@ -14,31 +13,19 @@ const DAY_SECONDS = 24 * 60 * 60;
  * built gateway runs as its own process so its warnings are its own output.
  */
 describe('a token that expires 60 days ahead (built gateway)', () => {
-  let gateway: RunningProcess;
-  let url: string;
+  let gateway: GatewayProcess;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    gateway = await startProcess(
-      MAIN,
-      {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        JWT_SECRET: TEST_SECRET,
-        JWT_CLOCK_SKEW_SECONDS: '0',
-      },
-      /listening on/,
-    );
+    gateway = await startGatewayProcess({ JWT_SECRET: TEST_SECRET, JWT_CLOCK_SKEW_SECONDS: '0' });
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
-    await gateway.stop();
+    await gateway.process.stop();
   });
 
   const connect = async (token: string) => {
-    const socket = io(`${url}/ws`, {
+    const socket = io(`${gateway.url}/ws`, {
       transports: ['websocket'],
       reconnection: false,
       auth: { token },
@@ -64,7 +51,7 @@ describe('a token that expires 60 days ahead (built gateway)', () => {
     await expired.waitFor('auth.expired', 1, 10_000);
     await sleep(200);
 
-    expect(gateway.output()).not.toContain('TimeoutOverflowWarning');
+    expect(gateway.process.output()).not.toContain('TimeoutOverflowWarning');
     expect(far.socket.connected).toBe(true);
     await command(far.socket, 'ping');
   });
