@@ -134,9 +134,9 @@ describe('HTTP publish API', () => {
     expect(((await response.json()) as any).message).toEqual(expect.any(String));
   });
 
-  it('refuses a body that is not JSON', async () => {
+  it('refuses a body that is not JSON as an unsupported media type', async () => {
     const response = await publish('event=trade', { 'content-type': 'text/plain' });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(415);
   });
 });
 
