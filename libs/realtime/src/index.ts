@@ -12,3 +12,4 @@ export * from './ingress/index.js';
 export * from './cluster/index.js';
 export * from './lifecycle/index.js';
 export * from './limits/index.js';
+export * from './docs/index.js';

@@ -17,7 +17,8 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
  * same values, so the two cannot drift apart unnoticed.
  */
 const DECIMAL = '^-?\\d{1,40}(\\.\\d{1,40})?$';
-const ID = '^[A-Za-z0-9_.@-]{1,128}$';
+/** An id as a string: also what a keyed channel's key may be when it lists no values. */
+export const ID_PATTERN = '^[A-Za-z0-9_.@-]{1,128}$';
 const UNSIGNED_DECIMAL = '^\\d{1,40}(\\.\\d{1,40})?$';
 /** Doubles hold 15 significant decimal digits exactly: the validator's bound on prices. */
 const PRICE_DIGITS = 15;
@@ -54,7 +55,7 @@ const FIELD_SCHEMAS: { readonly [T in FieldType]: JsonSchema } = {
   interval: { type: 'string', enum: [...KLINE_INTERVALS] },
   id: {
     anyOf: [
-      { type: 'string', pattern: ID },
+      { type: 'string', pattern: ID_PATTERN },
       { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     ],
   },

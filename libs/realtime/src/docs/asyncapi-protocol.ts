@@ -1,0 +1,280 @@
+import { MAX_BATCH } from '../broadcast/message-batcher.js';
+import { ALL_SYMBOLS } from '../events/channels.js';
+import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
+import type { CatalogueChannel, RealtimeCatalogue } from '../events/realtime-catalogue.js';
+import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
+import { MAX_CLIENT_SYMBOL_LENGTH } from '../gateway/subscription.dto.js';
+import type { CloseReason } from '../limits/connection-guard.service.js';
+import { ID_PATTERN, type JsonSchema } from './payload-json-schema.js';
+
+/** The AsyncAPI channel of the connection itself; upper case, so no catalogue channel has it. */
+export const CONNECTION_CHANNEL_ID = 'socketConnection';
+export const SCHEMA_REFS = {
+  envelope: '#/components/schemas/Envelope',
+  errorReply: '#/components/schemas/ErrorReply',
+  errorCode: '#/components/schemas/ErrorCode',
+} as const;
+export const JWT_SECURITY_REF = '#/components/securitySchemes/jwt';
+
+/** How the gateway closes a connection, by reason, as `server.disconnect` says it. */
+const CLOSE_CODES: { readonly [R in CloseReason]: RealtimeErrorCode } = {
+  rate_limited: RealtimeErrorCode.RateLimited,
+  slow_consumer: RealtimeErrorCode.ConnectionLimit,
+  subscribe_deadline: RealtimeErrorCode.ConnectionLimit,
+};
+/** What the gateway echoes of a refused command's name. */
+const MAX_ECHOED_COMMAND = 64;
+
+export interface ProtocolMessage {
+  readonly name: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly contentType: 'application/json';
+  readonly payload: JsonSchema;
+}
+
+/** A command, its answer on success, and whether it needs a signed-in connection. */
+interface Command {
+  readonly command: string;
+  readonly answer: string;
+  readonly signedIn: boolean;
+}
+
+const COMMANDS: readonly Command[] = [
+  { command: ClientEvent.Subscribe, answer: ServerEvent.Subscribed, signedIn: false },
+  { command: ClientEvent.Unsubscribe, answer: ServerEvent.Unsubscribed, signedIn: false },
+  { command: ClientEvent.SubscribePrivate, answer: ServerEvent.Subscribed, signedIn: true },
+  { command: ClientEvent.UnsubscribePrivate, answer: ServerEvent.Unsubscribed, signedIn: true },
+  { command: ClientEvent.Ping, answer: ServerEvent.Pong, signedIn: false },
+  { command: ClientEvent.AuthRefresh, answer: ServerEvent.AuthRefreshed, signedIn: true },
+];
+
+const integer = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const okTrue = { const: true } as const;
+
+/** What the server accepts is closed (it refuses unknown fields); what it sends is open. */
+function closedObject(properties: Record<string, JsonSchema>, required: string[]): JsonSchema {
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function openObject(properties: Record<string, JsonSchema>, required: string[]): JsonSchema {
+  return { type: 'object', properties, required, additionalProperties: true };
+}
+
+function message(name: string, summary: string, payload: JsonSchema): ProtocolMessage {
+  return { name, title: name, summary, contentType: 'application/json', payload };
+}
+
+/** The key a keyed channel takes, as a subscriber sends it and the gateway echoes it. */
+function keySchema(channel: CatalogueChannel): JsonSchema {
+  const { field, values } = channel.key!;
+  return values
+    ? { type: 'string', enum: [...values] }
+    : { type: 'string', pattern: ID_PATTERN, description: `the ${field}` };
+}
+
+function subscribeVariant(channel: CatalogueChannel): JsonSchema {
+  const symbol = {
+    type: 'string',
+    maxLength: MAX_CLIENT_SYMBOL_LENGTH,
+    description:
+      channel.name === 'ticker'
+        ? `A symbol (upper-cased by the gateway), or "${ALL_SYMBOLS}" for tickers.update`
+        : 'A symbol (upper-cased by the gateway)',
+  };
+  const properties: Record<string, JsonSchema> = { channel: { const: channel.name }, symbol };
+  const required = ['channel', 'symbol'];
+  if (channel.key) {
+    properties[channel.key.field] = keySchema(channel);
+    required.push(channel.key.field);
+  }
+  return closedObject(properties, required);
+}
+
+function answerVariant(channel: CatalogueChannel): JsonSchema {
+  const properties: Record<string, JsonSchema> = {
+    ok: okTrue,
+    channel: { const: channel.name },
+    symbol: { type: 'string', description: 'The canonical symbol' },
+  };
+  const required = ['ok', 'channel', 'symbol'];
+  if (channel.key) {
+    properties[channel.key.field] = keySchema(channel);
+    required.push(channel.key.field);
+  }
+  return openObject(properties, required);
+}
+
+/** Every message of the connection itself: the commands, their answers, the server's notices. */
+export function protocolMessages(catalogue: RealtimeCatalogue): Record<string, ProtocolMessage> {
+  const publicChannels = catalogue.publicChannels();
+  const privateNames = catalogue.privateChannels().map((channel) => channel.name);
+  const subscription: JsonSchema = { oneOf: publicChannels.map(subscribeVariant) };
+  const privateSubscription = closedObject({ channel: { type: 'string', enum: privateNames } }, [
+    'channel',
+  ]);
+  const answer: JsonSchema = {
+    oneOf: [
+      ...publicChannels.map(answerVariant),
+      openObject({ ok: okTrue, channel: { type: 'string', enum: privateNames } }, [
+        'ok',
+        'channel',
+      ]),
+    ],
+  };
+  const byClose = Object.entries(CLOSE_CODES);
+  const messages = [
+    message(
+      ClientEvent.Subscribe,
+      'Subscribe to a public channel of one symbol (and key, for keyed channels)',
+      subscription,
+    ),
+    message(ClientEvent.Unsubscribe, 'Leave a public subscription', subscription),
+    message(
+      ClientEvent.SubscribePrivate,
+      "Subscribe to a private channel: always the verified token's own user",
+      privateSubscription,
+    ),
+    message(ClientEvent.UnsubscribePrivate, 'Leave a private subscription', privateSubscription),
+    message(ClientEvent.Ping, 'A round trip: anything, or nothing', {}),
+    message(
+      ClientEvent.AuthRefresh,
+      'Replace the connection token with a newer one for the same user',
+      closedObject({ token: { type: 'string' } }, ['token']),
+    ),
+    message(
+      ServerEvent.Connected,
+      'Sent once, right after connecting',
+      openObject(
+        {
+          connectionId: { type: 'string' },
+          userId: { type: ['string', 'null'], description: 'null for anonymous connections' },
+          serverTime: integer,
+        },
+        ['connectionId', 'userId', 'serverTime'],
+      ),
+    ),
+    message(
+      ServerEvent.Subscribed,
+      'The answer to subscribe and subscribe.private (the ack, or this event without one)',
+      answer,
+    ),
+    message(
+      ServerEvent.Unsubscribed,
+      'The answer to unsubscribe and unsubscribe.private (the ack, or this event without one)',
+      answer,
+    ),
+    message(
+      ServerEvent.Error,
+      'A refused command (the ack, or this event without one); the connection stays open',
+      { $ref: SCHEMA_REFS.errorReply },
+    ),
+    message(
+      ServerEvent.Pong,
+      'The answer to ping',
+      openObject({ ok: okTrue, timestamp: integer }, ['ok', 'timestamp']),
+    ),
+    message(
+      ServerEvent.AuthRefreshed,
+      'The answer to auth.refresh; subscriptions are kept',
+      openObject(
+        {
+          ok: okTrue,
+          expiresAt: {
+            type: ['integer', 'null'],
+            minimum: 0,
+            description: 'null for a token without exp',
+          },
+        },
+        ['ok', 'expiresAt'],
+      ),
+    ),
+    message(
+      ServerEvent.AuthExpired,
+      'The token ran out; the server closes the connection right after',
+      openObject(
+        {
+          code: { const: RealtimeErrorCode.AuthExpired },
+          expiredAt: { type: ['integer', 'null'], minimum: 0 },
+        },
+        ['code', 'expiredAt'],
+      ),
+    ),
+    message(
+      ServerEvent.ServerShutdown,
+      'The instance is shutting down: reconnect after reconnectAfterMs, then subscribe again',
+      openObject({ reconnectAfterMs: integer }, ['reconnectAfterMs']),
+    ),
+    message(
+      ServerEvent.ServerDisconnect,
+      'Sent just before the server closes the connection, saying why',
+      openObject(
+        {
+          code: { type: 'string', enum: [...new Set(byClose.map(([, code]) => code))] },
+          reason: { type: 'string', enum: byClose.map(([reason]) => reason) },
+        },
+        ['code', 'reason'],
+      ),
+    ),
+    message(
+      ServerEvent.Batch,
+      'Only on connections made with auth.batch: true: envelopes of one subscription, oldest first',
+      { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: { $ref: SCHEMA_REFS.envelope } },
+    ),
+  ];
+  return Object.fromEntries(messages.map((m) => [m.name, m]));
+}
+
+/** The send operations: one per command, with its answer as the reply. */
+export function commandOperations(): Record<string, unknown> {
+  const channel = { $ref: `#/channels/${CONNECTION_CHANNEL_ID}` };
+  const ref = (name: string) => ({ $ref: `#/channels/${CONNECTION_CHANNEL_ID}/messages/${name}` });
+  return Object.fromEntries(
+    COMMANDS.map(({ command, answer, signedIn }) => [
+      `send.${command}`,
+      {
+        action: 'send',
+        channel,
+        title: command,
+        summary: `${command}; the answer comes through the ack callback, or as the ${answer} or error event without one`,
+        messages: [ref(command)],
+        reply: { channel, messages: [ref(answer), ref(ServerEvent.Error)] },
+        ...(signedIn ? { security: [{ $ref: JWT_SECURITY_REF }] } : {}),
+      },
+    ]),
+  );
+}
+
+/** The shared schemas: the envelope of every domain event, refusals and their codes. */
+export function protocolSchemas(): Record<string, JsonSchema> {
+  return {
+    Envelope: openObject(
+      {
+        channel: { type: 'string' },
+        event: { type: 'string', description: 'The event name, the same as the Socket.IO event' },
+        symbol: { type: 'string' },
+        seq: { ...integer, description: 'One more for every message the room was sent' },
+        ts: { ...integer, description: 'When the gateway sent it, ms since the epoch' },
+        replay: { const: true },
+        data: { type: 'object', additionalProperties: true },
+      },
+      ['channel', 'event', 'seq', 'ts', 'data'],
+    ),
+    ErrorReply: openObject(
+      {
+        ok: { const: false },
+        command: { type: 'string', maxLength: MAX_ECHOED_COMMAND },
+        error: openObject({ code: { $ref: SCHEMA_REFS.errorCode }, message: { type: 'string' } }, [
+          'code',
+          'message',
+        ]),
+      },
+      ['ok', 'command', 'error'],
+    ),
+    ErrorCode: {
+      type: 'string',
+      description: 'Stable codes to switch on; messages are for people and may change',
+      enum: Object.values(RealtimeErrorCode),
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export * from './payload-json-schema.js';
+export * from './asyncapi-document.js';
