@@ -3,6 +3,7 @@ import type { NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { RealtimeModule } from '#realtime';
 import { AdminModule } from './admin/admin.module.js';
+import { AsyncApiController } from './asyncapi/asyncapi.controller.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { HealthController } from './health/health.controller.js';
 import { KafkaIngressModule } from './kafka/kafka-ingress.module.js';
@@ -23,7 +24,7 @@ export class GatewayAppModule {
         ...(config.kafka ? [KafkaIngressModule.forRoot(config.kafka)] : []),
         ...(config.publish ? [PublishApiModule.forRoot(config.publish)] : []),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, AsyncApiController],
     };
   }
 
