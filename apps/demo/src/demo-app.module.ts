@@ -5,13 +5,15 @@ import { HealthController } from '../../gateway/src/health/health.controller.js'
 import { DemoTokenController } from './auth/demo-token.controller.js';
 import { DEMO_JWT_SECRET } from './auth/demo-users.js';
 import { DemoPageController } from './page/demo-page.controller.js';
+import { DEMO_EVENTS } from './simulator/demo-events.js';
 import { DEMO_MARKETS } from './simulator/simulated-market.js';
 import { MarketSimulator } from './simulator/market-simulator.service.js';
 import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
 
 /**
  * The embedded default: the library in-process, fed by simulators of a market and of a
- * few users' trading, no external service.
+ * few users' trading, no external service. Its catalogue has two events of its own
+ * (demo-events.ts), delivered like the built-in ones.
  */
 @Module({
   imports: [
@@ -19,6 +21,7 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
     RealtimeModule.forRoot({
       symbols: DEMO_MARKETS.map((market) => market.symbol),
       auth: { secret: DEMO_JWT_SECRET },
+      events: DEMO_EVENTS,
     }),
   ],
   controllers: [DemoPageController, DemoTokenController, HealthController],

@@ -1,12 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RealtimeClient } from '../../../libs/client/src/index.js';
-import {
-  RealtimeProvider,
-  useChannel,
-  useOrderBook,
-  useRealtime,
-} from '../../../libs/client/src/react/index.js';
+import { realtimeHooks } from '../../../libs/client/src/react/index.js';
+import type { DemoPayloads } from '../src/simulator/demo-events.js';
+
+// Typed by the demo's catalogue: the built-in events and its own funding.rate and portfolio.update.
+const { RealtimeProvider, useChannel, useOrderBook, useRealtime } = realtimeHooks<DemoPayloads>();
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
 const USERS = ['alice', 'bob', 'carol'];
@@ -62,6 +61,28 @@ function Tickers({ selected, onSelect }: { selected: string; onSelect: (symbol: 
   );
 }
 
+/** `0.000125` as `0.0125%`. */
+function percent(rate: string): string {
+  return `${(Number(rate) * 100).toFixed(4)}%`;
+}
+
+/** The demo's own public event: the perpetual's funding rate, the current one replayed at once. */
+function Funding({ symbol }: { symbol: string }) {
+  const [funding] = useChannel({ channel: 'funding', symbol }, 'funding.rate');
+  if (!funding) return <p id="funding">Funding -</p>;
+  const { rate, nextFundingTime } = funding.data;
+  const next = new Date(nextFundingTime).toISOString().slice(11, 16);
+  return (
+    <p id="funding">
+      Funding{' '}
+      <strong id="funding-rate" className={Number(rate) >= 0 ? 'up' : 'down'}>
+        {percent(rate)}
+      </strong>{' '}
+      <small>next at {next} UTC</small>
+    </p>
+  );
+}
+
 function Book({ symbol }: { symbol: string }) {
   const { state, bids, asks } = useOrderBook(symbol, 12);
   const most = Math.max(1, ...[...bids, ...asks].map(([, q]) => Number(q)));
@@ -78,6 +99,7 @@ function Book({ symbol }: { symbol: string }) {
       <h2>
         Order book {symbol} <small id="book-state">{state}</small>
       </h2>
+      <Funding symbol={symbol} />
       <table id="orderbook">
         <tbody>
           {[...asks].reverse().map(row('ask'))}
@@ -196,11 +218,60 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
   );
 }
 
+/** The demo's own private event: the signed-in user's portfolio, after every fill. */
+function Portfolio() {
+  const { userId } = useRealtime();
+  const [portfolio] = useChannel(userId ? { channel: 'user.portfolio' } : null, 'portfolio.update');
+  const data = portfolio?.data;
+  const sign = (value: string) => (Number(value) >= 0 ? 'up' : 'down');
+  return (
+    <section>
+      <h2>
+        Portfolio <small>{userId ?? 'sign in to see yours'}</small>
+      </h2>
+      <p>
+        Equity <strong id="equity">{data?.equity ?? '-'}</strong> USDT
+        <br />
+        <small>
+          cash <span id="cash">{data?.cash ?? '-'}</span>, unrealized{' '}
+          <span id="pnl" className={data ? sign(data.unrealizedPnl) : undefined}>
+            {data?.unrealizedPnl ?? '-'}
+          </span>
+        </small>
+      </p>
+      <table id="portfolio">
+        <thead>
+          <tr>
+            <th>Position</th>
+            <th>Size</th>
+            <th>Entry</th>
+            <th>PnL</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.positions.map((p) => (
+            <tr key={p.symbol} className="position">
+              <td>{p.symbol}</td>
+              <td className={sign(p.size)}>{p.size}</td>
+              <td>{p.entryPrice}</td>
+              <td className={sign(p.unrealizedPnl)}>{p.unrealizedPnl}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 function App() {
   const [user, setUser] = useState<string | null>(null);
   const [symbol, setSymbol] = useState(SYMBOLS[0]!);
   const client = useMemo(
-    () => new RealtimeClient({ url: location.origin, ...(user ? { token: tokenFor(user) } : {}) }),
+    () =>
+      new RealtimeClient<DemoPayloads>({
+        url: location.origin,
+        ...(user ? { token: tokenFor(user) } : {}),
+      }),
     [user],
   );
   useEffect(() => () => client.close(), [client]);
@@ -216,6 +287,7 @@ function App() {
         <Trades symbol={symbol} />
         <Klines symbol={symbol} />
         <Account onSignIn={setUser} />
+        <Portfolio />
       </main>
     </RealtimeProvider>
   );

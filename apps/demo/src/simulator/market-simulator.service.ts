@@ -5,7 +5,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { RealtimeEvent } from '#realtime';
+import { RealtimeEmitter, RealtimeEvent } from '#realtime';
+import type { DemoPayloads } from './demo-events.js';
 import { DEMO_MARKETS, SimulatedMarket } from './simulated-market.js';
 
 /** Timer periods in milliseconds. */
@@ -16,19 +17,24 @@ const PERIOD = {
   bookSnapshot: 60_000,
   tradeMin: 200,
   tradeMax: 800,
+  funding: 3_000,
 };
 
 /**
  * A small exchange in the demo's own process: it publishes market data for the demo
- * symbols on EventEmitter2 exactly as a host app's services would.
+ * symbols on EventEmitter2 exactly as a host app's services would, its own `funding.rate`
+ * beside the built-in events.
  */
 @Injectable()
 export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly markets = DEMO_MARKETS.map((spec) => new SimulatedMarket(spec));
   private readonly timers: NodeJS.Timeout[] = [];
   private running = false;
+  private readonly events: RealtimeEmitter<DemoPayloads>;
 
-  constructor(@Inject(EventEmitter2) private readonly events: EventEmitter2) {}
+  constructor(@Inject(EventEmitter2) emitter: EventEmitter2) {
+    this.events = new RealtimeEmitter<DemoPayloads>(emitter);
+  }
 
   onApplicationBootstrap(): void {
     this.running = true;
@@ -43,8 +49,11 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
         this.events.emit(RealtimeEvent.OrderBookUpdate, market.bookUpdate());
     });
     this.every(PERIOD.bookSnapshot, () => this.publishSnapshots());
+    this.every(PERIOD.funding, () => this.publishFunding());
     for (const market of this.markets) this.scheduleTrade(market);
     this.publishSnapshots();
+    // Funding replays its last rate to new subscribers: have one from the start.
+    this.publishFunding();
   }
 
   onApplicationShutdown(): void {
@@ -57,6 +66,10 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     for (const market of this.markets) {
       this.events.emit(RealtimeEvent.OrderBookSnapshot, market.snapshot(Date.now()));
     }
+  }
+
+  private publishFunding(): void {
+    for (const market of this.markets) this.events.emit('funding.rate', market.funding(Date.now()));
   }
 
   private scheduleTrade(market: SimulatedMarket): void {

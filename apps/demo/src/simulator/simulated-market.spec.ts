@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { RealtimeSettings, checkEventPayload, eventDefinition } from '#realtime';
+import { RealtimeCatalogue, RealtimeSettings, checkEventPayload } from '#realtime';
+import { DEMO_EVENTS } from './demo-events.js';
 import { DEMO_MARKETS, SimulatedMarket } from './simulated-market.js';
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -12,8 +13,9 @@ function seeded(seed: number): () => number {
 }
 
 const settings = new RealtimeSettings({ symbols: DEMO_MARKETS.map((m) => m.symbol) });
+const catalogue = new RealtimeCatalogue(DEMO_EVENTS);
 const valid = (event: string, payload: unknown) =>
-  checkEventPayload(eventDefinition(event)!, payload, settings);
+  checkEventPayload(catalogue.definition(event)!, payload, settings);
 
 function apply(book: Map<string, string>, levels: Array<[string, string]>): void {
   for (const [price, quantity] of levels) {
@@ -67,5 +69,23 @@ describe('SimulatedMarket', () => {
     expect(next.klines.map((k) => k.closed)).toEqual([true, false]);
     expect(next.klines[1]!.openTime).toBe(next.klines[0]!.openTime! + 60_000);
     expect(valid('ticker.update', market.ticker(start))).toBeNull();
+  });
+
+  it('publishes valid funding rates within the cap, due at the next 8-hour mark', () => {
+    const market = new SimulatedMarket(DEMO_MARKETS[1]!, seeded(5));
+    const start = Date.UTC(2026, 0, 1, 7, 59, 0);
+    const rates = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      if (i % 5 === 0) market.trade(start + i);
+      market.walk();
+      const funding = market.funding(start + i * 1000);
+      expect(valid('funding.rate', funding)).toBeNull();
+      expect(Math.abs(Number(funding.rate))).toBeLessThanOrEqual(0.0075);
+      expect(funding.rate).not.toMatch(/^-0\.0+$/);
+      rates.add(funding.rate);
+    }
+    expect(rates.size).toBeGreaterThan(100);
+    expect(market.funding(start).nextFundingTime).toBe(Date.UTC(2026, 0, 1, 8));
+    expect(market.funding(Date.UTC(2026, 0, 1, 8)).nextFundingTime).toBe(Date.UTC(2026, 0, 1, 16));
   });
 });

@@ -1,4 +1,5 @@
 import type { RealtimeEventPayloads } from '#realtime';
+import type { DemoPayloads } from './demo-events.js';
 
 export interface MarketSpec {
   symbol: string;
@@ -21,6 +22,12 @@ export const DEMO_MARKETS: readonly MarketSpec[] = [
 const NEAR_LEVELS = 20;
 const MAX_LEVELS = 50;
 const MINUTE = 60_000;
+/** Funding is charged every 8 hours, on the hour (00:00, 08:00, 16:00 UTC). */
+const FUNDING_INTERVAL = 8 * 60 * MINUTE;
+/** The rate funding returns to: 0.01% per 8 hours, the usual baseline of perpetuals. */
+const BASE_FUNDING_RATE = 0.0001;
+/** Venues cap funding; so does the demo, at 0.75% either way. */
+const MAX_FUNDING_RATE = 0.0075;
 
 type Level = [price: string, quantity: string];
 type Kline = RealtimeEventPayloads['kline.update'];
@@ -41,6 +48,7 @@ export class SimulatedMarket {
   private volume = 0;
   private quoteVolume = 0;
   private kline: Kline | undefined;
+  private fundingRate = BASE_FUNDING_RATE;
 
   constructor(
     readonly spec: MarketSpec,
@@ -55,14 +63,35 @@ export class SimulatedMarket {
     return this.spec.symbol;
   }
 
+  /** The price of the last trade. */
+  get lastPrice(): string {
+    return this.price(this.lastTradeTicks);
+  }
+
   /** Moves the mid price one random step. */
   walk(): void {
-    const gaussian =
-      Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
     this.midTicks = Math.max(
       NEAR_LEVELS + 1,
-      this.midTicks + Math.round(gaussian * this.spec.stepTicks),
+      this.midTicks + Math.round(this.gaussian() * this.spec.stepTicks),
     );
+  }
+
+  /**
+   * The next funding rate: drawn back to the baseline, pushed up while the price is above
+   * where it started (longs pay shorts when the perpetual trades rich), plus some noise.
+   */
+  funding(now: number): DemoPayloads['funding.rate'] {
+    const premium = (this.lastTradeTicks - this.spec.startTicks) / this.spec.startTicks;
+    const target = BASE_FUNDING_RATE + premium * 0.01;
+    const next = this.fundingRate + (target - this.fundingRate) * 0.2 + this.gaussian() * 0.00002;
+    this.fundingRate = Math.min(MAX_FUNDING_RATE, Math.max(-MAX_FUNDING_RATE, next));
+    return {
+      symbol: this.symbol,
+      // Rounded first: a tiny negative rate would print as "-0.000000".
+      rate: (Math.round(this.fundingRate * 1e6) / 1e6).toFixed(6),
+      nextFundingTime: (Math.floor(now / FUNDING_INTERVAL) + 1) * FUNDING_INTERVAL,
+      timestamp: now,
+    };
   }
 
   ticker(now: number): RealtimeEventPayloads['ticker.update'] {
@@ -205,6 +234,11 @@ export class SimulatedMarket {
 
   private quantity(): string {
     return (0.001 + this.random() * 2).toFixed(4);
+  }
+
+  /** A standard normal draw (Box-Muller). */
+  private gaussian(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
   }
 
   private int(below: number): number {

@@ -5,11 +5,14 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { RealtimeEvent } from '#realtime';
+import { RealtimeEmitter, RealtimeEvent } from '#realtime';
 import { DEMO_USERS } from '../auth/demo-users.js';
+import type { DemoPayloads } from './demo-events.js';
+import { DemoPortfolio, position } from './demo-portfolio.js';
 import { MarketSimulator } from './market-simulator.service.js';
 
 const TICK_MS = 1_500;
+const STARTING_USDT = 10_000;
 
 interface OpenOrder {
   orderId: number;
@@ -22,7 +25,7 @@ interface OpenOrder {
 /**
  * The demo users' trading: orders placed, filled and cancelled at market prices, with the
  * fills, balance changes and positions they cause, published as a wallet and a matching
- * engine would.
+ * engine would, and after every fill the demo's own `portfolio.update`.
  */
 @Injectable()
 export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,15 +33,18 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
   private nextOrderId = 1;
   private nextTradeId = 1;
   private readonly openOrders = new Map<string, OpenOrder[]>();
-  private readonly usdt = new Map<string, number>();
+  private readonly portfolios = new Map<string, DemoPortfolio>();
+  private readonly events: RealtimeEmitter<DemoPayloads>;
 
   constructor(
-    @Inject(EventEmitter2) private readonly events: EventEmitter2,
+    @Inject(EventEmitter2) emitter: EventEmitter2,
     @Inject(MarketSimulator) private readonly market: MarketSimulator,
-  ) {}
+  ) {
+    this.events = new RealtimeEmitter<DemoPayloads>(emitter);
+  }
 
   onApplicationBootstrap(): void {
-    for (const user of DEMO_USERS) this.usdt.set(user, 10_000);
+    for (const user of DEMO_USERS) this.portfolios.set(user, new DemoPortfolio(STARTING_USDT));
     this.timer = setInterval(() => {
       for (const user of DEMO_USERS) this.act(user);
     }, TICK_MS);
@@ -83,8 +89,8 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
   private fill(userId: string, order: OpenOrder): void {
     const now = Date.now();
     const notional = Number(this.notional(order));
-    const usdt = this.usdt.get(userId)! + (order.side === 'sell' ? notional : -notional);
-    this.usdt.set(userId, usdt);
+    const portfolio = this.portfolios.get(userId)!;
+    const held = portfolio.fill(order.symbol, order.side, Number(order.price), order.quantity);
     this.emitOrder(RealtimeEvent.OrderFilled, userId, order, 'filled', order.quantity, now);
     this.events.emit(RealtimeEvent.TradeExecuted, {
       userId,
@@ -102,19 +108,24 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
     this.events.emit(RealtimeEvent.BalanceUpdated, {
       userId,
       asset: 'USDT',
-      free: usdt.toFixed(2),
+      free: portfolio.cash.toFixed(2),
       locked: '0',
       timestamp: now,
     });
     this.events.emit(RealtimeEvent.PositionUpdate, {
       userId,
-      symbol: order.symbol,
-      size: (order.side === 'buy' ? '' : '-') + order.quantity,
-      entryPrice: order.price,
-      markPrice: order.price,
-      unrealizedPnl: '0',
+      ...position(order.symbol, held, this.markPrice(order.symbol)),
       timestamp: now,
     });
+    this.events.emit(
+      'portfolio.update',
+      portfolio.snapshot(userId, (symbol) => this.markPrice(symbol), now),
+    );
+  }
+
+  /** A position is marked to its market's last trade. */
+  private markPrice(symbol: string): number {
+    return Number(this.market.markets.find((market) => market.symbol === symbol)!.lastPrice);
   }
 
   private cancel(userId: string, order: OpenOrder): void {
