@@ -38,7 +38,19 @@ const RESERVED_EVENTS: ReadonlySet<string> = new Set([
   'request',
 ]);
 /** Subscribe fields with a fixed meaning: not a key's name. */
-const RESERVED_KEY_FIELDS: ReadonlySet<string> = new Set(['channel', 'symbol', 'since', 'rate']);
+const RESERVED_KEY_FIELDS: ReadonlySet<string> = new Set([
+  'channel',
+  'symbol',
+  'since',
+  'rate',
+  'depth',
+  // The envelope's own fields: the key travels beside them.
+  'event',
+  'seq',
+  'ts',
+  'replay',
+  'data',
+]);
 
 /**
  * The merged catalogue: the built-in events plus the host's and the operator's, checked
@@ -165,7 +177,7 @@ function checked(definition: CustomEventDefinition, where: string): CustomEventD
     if (typeof field !== 'string' || !KEY_FIELD.test(field) || RESERVED_KEY_FIELDS.has(field))
       fail(
         'key',
-        `must be a field name such as "chain" (not channel, symbol, since, rate), got ${describeValue(field)}`,
+        `must be a field name such as "chain" (not channel, symbol, since, rate, depth, event, seq, ts, replay, data), got ${describeValue(field)}`,
       );
     const values = definition.key?.values;
     if (
