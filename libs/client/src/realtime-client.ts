@@ -11,7 +11,7 @@ import type {
 } from '../../realtime/src/events/event-catalogue.js';
 import { ObservableValue } from './observable-value.js';
 import { OrderBookSync, type StaleReason } from './order-book-sync.js';
-import { tokenExpiry } from './token-expiry.js';
+import { refreshDelay, tokenExpiry } from './token-expiry.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -317,7 +317,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     void token().then((current) => {
       const expiresAt = tokenExpiry(current);
       if (expiresAt === undefined || this.closed) return;
-      const wait = Math.max(0, expiresAt - Date.now() - (this.options.refreshBeforeMs ?? 30_000));
+      const wait = refreshDelay(expiresAt, Date.now(), this.options.refreshBeforeMs ?? 30_000);
       this.refreshTimer = setTimeout(async () => {
         const next = await token();
         const answer = await this.command('auth.refresh', { token: next }).catch(() => undefined);
