@@ -1,8 +1,12 @@
 import { KLINE_INTERVALS } from '../events/channels.js';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import {
+  DECIMAL_REGEX,
+  ID_REGEX,
   MAX_FIELD_LENGTH,
   MAX_LEVELS_PER_SIDE,
+  MAX_PRICE_DIGITS,
+  UNSIGNED_DECIMAL_REGEX,
   type FieldType,
   type ListRule,
   type PayloadSchema,
@@ -12,16 +16,14 @@ import {
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
 /*
- * The schema language's checks, spelled as JSON Schema. payload-schema.ts keeps its patterns
- * to itself, so they are repeated here; payload-json-schema.spec.ts runs both checks on the
- * same values, so the two cannot drift apart unnoticed.
+ * The schema language's checks, spelled as JSON Schema from the validator's own patterns;
+ * payload-json-schema.spec.ts runs both checks on the same values, so the two agree.
  */
-const DECIMAL = '^-?\\d{1,40}(\\.\\d{1,40})?$';
+const DECIMAL = DECIMAL_REGEX.source;
 /** An id as a string: also what a keyed channel's key may be when it lists no values. */
-export const ID_PATTERN = '^[A-Za-z0-9_.@-]{1,128}$';
-const UNSIGNED_DECIMAL = '^\\d{1,40}(\\.\\d{1,40})?$';
-/** Doubles hold 15 significant decimal digits exactly: the validator's bound on prices. */
-const PRICE_DIGITS = 15;
+export const ID_PATTERN = ID_REGEX.source;
+const UNSIGNED_DECIMAL = UNSIGNED_DECIMAL_REGEX.source;
+const PRICE_DIGITS = MAX_PRICE_DIGITS;
 
 /**
  * At most PRICE_DIGITS significant digits, counted as the validator counts them: from the

@@ -104,8 +104,10 @@ export const MAX_FIELD_LENGTH = 1024;
 /** Most order-book levels one snapshot or update may carry per side. */
 export const MAX_LEVELS_PER_SIDE = 5000;
 
-const DECIMAL = /^-?\d{1,40}(\.\d{1,40})?$/;
-const ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+/** A decimal string, as the `decimal` field type takes it. */
+export const DECIMAL_REGEX = /^-?\d{1,40}(\.\d{1,40})?$/;
+/** An id string, as the `id` field type takes it (and a keyed channel's key without a list). */
+export const ID_REGEX = /^[A-Za-z0-9_.@-]{1,128}$/;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -187,12 +189,12 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
             `must be a kline interval, got ${describeValue(value)}`,
           );
     case 'id':
-      return (typeof value === 'string' && ID.test(value)) ||
+      return (typeof value === 'string' && ID_REGEX.test(value)) ||
         (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)
         ? null
         : mismatch('an id (1-128 of A-Z a-z 0-9 _ . @ -, or a non-negative integer)', value);
     case 'decimal':
-      return typeof value === 'string' && DECIMAL.test(value)
+      return typeof value === 'string' && DECIMAL_REGEX.test(value)
         ? null
         : mismatch('a decimal string', value);
     case 'string':
@@ -216,9 +218,10 @@ function fieldProblem(type: FieldType, value: unknown, context: ValidationContex
   }
 }
 
-const UNSIGNED_DECIMAL = /^\d{1,40}(\.\d{1,40})?$/;
+/** A non-negative decimal string: an order-book price or quantity. */
+export const UNSIGNED_DECIMAL_REGEX = /^\d{1,40}(\.\d{1,40})?$/;
 /** Doubles hold 15 significant decimal digits exactly: prices within that order exactly. */
-const MAX_PRICE_DIGITS = 15;
+export const MAX_PRICE_DIGITS = 15;
 
 function significantDigits(decimal: string): number {
   let start = 0;
@@ -247,8 +250,8 @@ function levelsProblem(value: unknown): Problem | null {
       level.length !== 2 ||
       typeof level[0] !== 'string' ||
       typeof level[1] !== 'string' ||
-      !UNSIGNED_DECIMAL.test(level[0]) ||
-      !UNSIGNED_DECIMAL.test(level[1])
+      !UNSIGNED_DECIMAL_REGEX.test(level[0]) ||
+      !UNSIGNED_DECIMAL_REGEX.test(level[1])
     ) {
       problem = mismatch('a [price, quantity] pair of non-negative decimal strings', level);
     } else if (significantDigits(level[0]) > MAX_PRICE_DIGITS) {

@@ -4,6 +4,7 @@ import { SYSTEM_CHANNEL } from './channels.js';
 import type { CustomEventDefinition, RoutingKey } from './custom-events.js';
 import type { CatalogueEvent } from './catalogue-event.js';
 import { EVENT_CATALOGUE } from './event-catalogue.js';
+import { ID_REGEX } from './payload-schema.js';
 import { ClientEvent, ServerEvent } from './protocol-events.js';
 
 export type { CatalogueEvent };
@@ -184,7 +185,7 @@ function checked(definition: CustomEventDefinition, where: string): CustomEventD
       values !== undefined &&
       (!Array.isArray(values) ||
         values.length === 0 ||
-        !values.every((v) => typeof v === 'string' && /^[A-Za-z0-9_.@-]{1,128}$/.test(v)))
+        !values.every((v) => typeof v === 'string' && ID_REGEX.test(v)))
     )
       fail('key', 'values must be a non-empty list of ids');
   } else if (definition.key !== undefined) {

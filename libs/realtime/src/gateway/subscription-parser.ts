@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { validateSync } from 'class-validator';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ALL_SYMBOLS } from '../events/channels.js';
-import { isPlainObject } from '../events/payload-schema.js';
+import { ID_REGEX, isPlainObject } from '../events/payload-schema.js';
 import { RealtimeCatalogue, type CatalogueChannel } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, marketRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException, describeValue } from '../errors/index.js';
@@ -18,7 +18,6 @@ export interface MarketSubscription {
   readonly named: Readonly<Record<string, string>>;
 }
 
-const KEY_VALUE = /^[A-Za-z0-9_.@-]{1,128}$/;
 const TICKER = 'ticker';
 
 /**
@@ -129,7 +128,7 @@ export class SubscriptionParser {
     if (value === undefined)
       throw new RealtimeException(invalidCode, `${field} is required for ${channel.name}`);
     const valid =
-      typeof value === 'string' && (values ? values.includes(value) : KEY_VALUE.test(value));
+      typeof value === 'string' && (values ? values.includes(value) : ID_REGEX.test(value));
     if (!valid) {
       throw new RealtimeException(
         invalidCode,
