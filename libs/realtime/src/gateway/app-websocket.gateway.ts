@@ -33,6 +33,7 @@ import {
 } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
 import type { ConnectionData } from './connection-data.js';
+import { boundCloses, closeForCause, type ClosingConnection } from './connection-release.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
 import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
@@ -92,6 +93,9 @@ export class AppWebSocketGateway
   }
 
   afterInit(server: Namespace): void {
+    server.server.engine.on('connection', (conn: unknown) =>
+      boundCloses(conn as ClosingConnection),
+    );
     server.use(this.guard.atTheDoor);
     server.use(this.authenticator.middleware);
     server.use(this.guard.afterAuth);
@@ -220,7 +224,7 @@ export class AppWebSocketGateway
     const { code, message } = outcome.forbidden;
     reply(client, ack, ServerEvent.Error, errorReply(ClientEvent.AuthRefresh, code, message));
     // The answer is queued before the close, so the client reads why.
-    client.disconnect(true);
+    closeForCause(client);
   }
 
   /** The room a connection joins for a subscription: the room, or its batched twin. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import { ServerEvent } from '../events/protocol-events.js';
+import { closeForCause } from '../gateway/connection-release.js';
 import { ReadinessRegistry, type ReadinessCheck, type ReadinessStatus } from './readiness-check.js';
 
 const BATCHES = 20;
@@ -50,7 +51,8 @@ export class ConnectionDrain implements ReadinessCheck {
     const remaining = [...this.server.sockets.values()];
     const perBatch = Math.ceil(remaining.length / BATCHES);
     for (let i = 0; i < remaining.length; i += perBatch) {
-      for (const socket of remaining.slice(i, i + perBatch)) socket.disconnect(true);
+      // Told `server.shutdown` already; one that does not read is not waited for either.
+      for (const socket of remaining.slice(i, i + perBatch)) closeForCause(socket);
       await sleep(drainMs / 2 / BATCHES);
     }
     this.logger.log(`Drained in ${Date.now() - this.drainingSince} ms`);

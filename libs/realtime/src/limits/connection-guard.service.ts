@@ -11,6 +11,7 @@ import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ServerEvent } from '../events/protocol-events.js';
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import type { ConnectionData } from '../gateway/connection-data.js';
+import { closeForCause } from '../gateway/connection-release.js';
 import { errorReply } from '../gateway/realtime-exception.filter.js';
 import type { Ack } from '../gateway/reply.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -255,8 +256,7 @@ export class ConnectionGuard implements OnModuleDestroy {
     this.metrics.serverClosed(reason);
     const code =
       reason === 'rate_limited' ? RealtimeErrorCode.RateLimited : RealtimeErrorCode.ConnectionLimit;
-    socket.emit(ServerEvent.ServerDisconnect, { code, reason });
-    socket.disconnect(true);
+    closeForCause(socket, { event: ServerEvent.ServerDisconnect, payload: { code, reason } });
   }
 
   private async take(
