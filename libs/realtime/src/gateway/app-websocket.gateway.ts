@@ -33,8 +33,9 @@ import {
 } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException } from '../errors/index.js';
 import type { ConnectionData } from './connection-data.js';
-import { boundCloses, closeForCause, type ClosingConnection } from './connection-release.js';
+import { closeForCause } from './connection-release.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
+import { guardNamespaceDoor } from './namespace-door.js';
 import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
 import { SubscriptionParser } from './subscription-parser.js';
@@ -87,15 +88,13 @@ export class AppWebSocketGateway
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
     Reflect.defineMetadata(
       GATEWAY_OPTIONS,
-      gatewayServerOptions(settings, drain),
+      gatewayServerOptions(settings, drain, guard),
       AppWebSocketGateway,
     );
   }
 
   afterInit(server: Namespace): void {
-    server.server.engine.on('connection', (conn: unknown) =>
-      boundCloses(conn as ClosingConnection),
-    );
+    guardNamespaceDoor(server.server, server.name);
     server.use(this.guard.atTheDoor);
     server.use(this.authenticator.middleware);
     server.use(this.guard.afterAuth);

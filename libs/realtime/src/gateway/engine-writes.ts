@@ -25,7 +25,43 @@ export interface EngineConnection {
   transport: EngineTransport;
   writeBuffer: unknown[];
   write(data: unknown, options?: { wsPreEncodedFrame?: unknown }, callback?: () => void): unknown;
+  close(): unknown;
   once(event: 'upgrade', listener: (transport: EngineTransport) => void): unknown;
+}
+
+/** Socket.IO's CONNECT_ERROR packet starts with this character ('4'): a refused connect. */
+const CONNECT_ERROR = 0x34;
+
+/**
+ * Engine.IO's own write, except that a refused connect ends the connection: a namespace
+ * refusal (limits, token, a namespace not served) is the last packet it gets, so a client
+ * turned away at the door holds no connection. The close waits for the refusal to be sent.
+ */
+function writeQueued(
+  this: EngineConnection,
+  data: unknown,
+  options?: { wsPreEncodedFrame?: unknown },
+  callback?: () => void,
+): unknown {
+  const result = (Object.getPrototypeOf(this) as EngineConnection).write.call(
+    this,
+    data,
+    options,
+    callback,
+  );
+  if (typeof data === 'string' && data.charCodeAt(0) === CONNECT_ERROR) {
+    process.nextTick(closeRefused, this);
+  }
+  return result;
+}
+
+function closeRefused(conn: EngineConnection): void {
+  conn.close();
+}
+
+/** From a connection's first packet: a refused connect closes it (see `writeQueued`). */
+export function endRefusedConnections(conn: EngineConnection): void {
+  conn.write = writeQueued;
 }
 
 /** Connections written to during this turn of the event loop, held until its end. */
@@ -65,12 +101,7 @@ function writeDirect(
     this.writeBuffer.length > 0 ||
     transport.perMessageDeflate
   ) {
-    return (Object.getPrototypeOf(this) as EngineConnection).write.call(
-      this,
-      data,
-      options,
-      callback,
-    );
+    return writeQueued.call(this, data, options, callback);
   }
   if (stream.writableCorked === 0) {
     stream.cork();

@@ -2,11 +2,23 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'socket.io';
 import type { RealtimeSettings } from '../config/realtime-settings.js';
 import type { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
+import type { ConnectionGuard } from '../limits/connection-guard.service.js';
+
+/**
+ * How long an Engine.IO connection may stay open without joining the served namespace
+ * (Socket.IO's `connectTimeout`, 45 s by default). Joining takes one round trip and a token
+ * check; until then a connection counts against no limit, so it is not left open for long.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+const WAITING_TO_JOIN =
+  'too many connections from your address have not joined yet; retry in a few seconds';
 
 /** Socket.IO server options that follow from the module's settings. */
 export function gatewayServerOptions(
   settings: RealtimeSettings,
   drain: ConnectionDrain,
+  guard: ConnectionGuard,
 ): Partial<ServerOptions> & { namespace: string } {
   const origins = settings.corsOrigins;
   const allowed = origins === '*' ? undefined : new Set(origins);
@@ -21,11 +33,14 @@ export function gatewayServerOptions(
       // A draining instance takes no new connections; its readiness already sends them elsewhere.
       if (drain.draining) return callback('server is shutting down', false);
       const origin = request.headers.origin;
-      callback(null, !allowed || origin === undefined || allowed.has(origin));
+      if (allowed && origin !== undefined && !allowed.has(origin)) return callback(null, false);
+      if (!guard.admitsHandshake(request)) return callback(WAITING_TO_JOIN, false);
+      callback(null, true);
     },
     // Off, so Socket.IO encodes a broadcast's frame once for all its recipients.
     perMessageDeflate: false,
     // A larger inbound frame closes its connection.
     maxHttpBufferSize: settings.limits.maxMessageBytes,
+    connectTimeout: CONNECT_TIMEOUT_MS,
   };
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -24,6 +25,7 @@ import {
 } from './connection-slots.js';
 import { newMessageBudget, spendMessage, type MessageBudget } from './message-rate.js';
 import type { ResolvedLimits } from './realtime-limits-options.js';
+import { UnjoinedConnections, type UnjoinedConnection } from './unjoined-connections.js';
 
 /** Why the server closed a connection, as sent in `server.disconnect` and counted in metrics. */
 export type CloseReason = 'rate_limited' | 'slow_consumer' | 'subscribe_deadline';
@@ -41,8 +43,14 @@ interface GuardData extends ConnectionData {
 
 type Next = (error?: Error) => void;
 
+/** What the guard reads of an Engine.IO connection when it opens. */
+interface OpenedConnection extends UnjoinedConnection {
+  request: IncomingMessage;
+}
+
 /**
- * Keeps one client from hurting the others: connection limits at the door, a message rate
+ * Keeps one client from hurting the others: connection limits at the door (and before it,
+ * Engine.IO connections that have not joined yet, per address), a message rate
  * per connection, a subscription limit, a bound on unsent bytes (slow consumers) and an
  * optional deadline to subscribe. One timer for deadlines and one for the slow-consumer
  * sweep, whatever the number of connections.
@@ -57,12 +65,14 @@ export class ConnectionGuard implements OnModuleDestroy {
   );
   private sweep: NodeJS.Timeout | undefined;
   private server: Namespace | undefined;
+  private readonly unjoined: UnjoinedConnections;
 
   constructor(
     @Inject(RealtimeSettings) settings: RealtimeSettings,
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
   ) {
     this.limits = settings.limits;
+    this.unjoined = new UnjoinedConnections(this.limits.maxConnectionsPerIp);
     if (this.limits.newConnectionsPerIpPerMinute > 0) {
       this.connectionRate = new RateLimiterMemory({
         keyPrefix: 'realtime-connect',
@@ -94,9 +104,34 @@ export class ConnectionGuard implements OnModuleDestroy {
 
   attach(server: Namespace): void {
     this.server = server;
+    server.server.engine.on('connection', this.engineOpened);
     const every = Math.max(100, Math.min(1000, this.limits.slowConsumerGraceMs / 4));
     this.sweep = setInterval(() => this.sweepSlowConsumers(), every);
     this.sweep.unref();
+  }
+
+  /**
+   * At the Engine.IO handshake, before any namespace: an address may have at most
+   * `maxConnectionsPerIp` connections on this instance that have not joined yet.
+   */
+  readonly admitsHandshake = (request: IncomingMessage): boolean => {
+    if (this.unjoined.admits(this.requestAddress(request))) return true;
+    this.metrics.refusedConnection('ip_unjoined');
+    return false;
+  };
+
+  /** Connections from an address that have not joined yet (for tests and operators). */
+  unjoinedFrom(address: string): number {
+    return this.unjoined.waiting(address);
+  }
+
+  private readonly engineOpened = (conn: OpenedConnection): void => {
+    this.unjoined.opened(conn, this.requestAddress(conn.request));
+  };
+
+  private requestAddress(request: IncomingMessage): string {
+    const handshake = { headers: request.headers, address: request.socket.remoteAddress ?? '' };
+    return clientAddress(handshake as Socket['handshake'], this.limits.trustProxy);
   }
 
   /** First at the door, before any token is verified: the instance limit and the address's connection rate. */
@@ -166,6 +201,7 @@ export class ConnectionGuard implements OnModuleDestroy {
 
   /** Called once a connection is established. */
   connected(socket: Socket): void {
+    this.unjoined.joined(socket.conn as unknown as UnjoinedConnection);
     const data = socket.data as GuardData;
     data.budget = newMessageBudget(this.limits.messageBurst, Date.now());
     socket.use((packet, next) => this.inbound(socket, packet, next));
