@@ -36,6 +36,7 @@ import type { ConnectionData } from './connection-data.js';
 import { closeForCause } from './connection-release.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
 import { guardNamespaceDoor } from './namespace-door.js';
+import { REFUSED_PACKET, type RefusedPacket } from './packet-decoder.js';
 import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
 import { SubscriptionParser } from './subscription-parser.js';
@@ -43,9 +44,21 @@ import { SubscriptionParser } from './subscription-parser.js';
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
 
-/** Answers an event that is no command; one function for all connections (`this` is the socket). */
-function answerUnknownEvent(this: Socket, event: string, ...args: unknown[]): void {
-  if (knownCommands.has(event)) return;
+/**
+ * Answers an event that is no command, and one the decoder refused; one function for all
+ * connections (`this` is the socket).
+ */
+function answerUnknownEvent(this: Socket, event: string | symbol, ...args: unknown[]): void {
+  if (event === REFUSED_PACKET) {
+    const { command, message } = args[0] as RefusedPacket;
+    const answer = errorReply(
+      command.slice(0, MAX_ECHOED_COMMAND),
+      RealtimeErrorCode.InvalidPayload,
+      message,
+    );
+    return reply(this, undefined, ServerEvent.Error, answer);
+  }
+  if (typeof event !== 'string' || knownCommands.has(event)) return;
   const last = args[args.length - 1];
   const ack = typeof last === 'function' ? (last as AckCallback) : undefined;
   reply(

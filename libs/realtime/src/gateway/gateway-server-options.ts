@@ -3,6 +3,7 @@ import type { ServerOptions } from 'socket.io';
 import type { RealtimeSettings } from '../config/realtime-settings.js';
 import type { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 import type { ConnectionGuard } from '../limits/connection-guard.service.js';
+import { gatewayParser } from './packet-decoder.js';
 
 /**
  * How long an Engine.IO connection may stay open without joining the served namespace
@@ -42,5 +43,7 @@ export function gatewayServerOptions(
     // A larger inbound frame closes its connection.
     maxHttpBufferSize: settings.limits.maxMessageBytes,
     connectTimeout: CONNECT_TIMEOUT_MS,
+    // Socket.IO's parser, refusing ack ids that are not safe integers.
+    parser: gatewayParser,
   };
 }

@@ -13,6 +13,7 @@ import { ServerEvent } from '../events/protocol-events.js';
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import type { ConnectionData } from '../gateway/connection-data.js';
 import { closeForCause } from '../gateway/connection-release.js';
+import { commandOf } from '../gateway/packet-decoder.js';
 import { errorReply } from '../gateway/realtime-exception.filter.js';
 import type { Ack } from '../gateway/reply.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -258,7 +259,7 @@ export class ConnectionGuard implements OnModuleDestroy {
     this.metrics.refusedMessage(RealtimeErrorCode.RateLimited);
     const last = packet[packet.length - 1];
     const answer = errorReply(
-      String(packet[0]).slice(0, 64),
+      commandOf(packet[0], packet[1]).slice(0, 64),
       RealtimeErrorCode.RateLimited,
       `more than ${this.limits.messageRate} messages a second (burst ${this.limits.messageBurst}); this one was dropped`,
     );
