@@ -78,7 +78,7 @@ export class RealtimeMetrics {
 
   private readonly connectionsRefused = new Counter({
     name: 'realtime_connections_refused_total',
-    help: 'Connections refused at the door by a limit (instance, ip, user, rate)',
+    help: 'Connections refused at the door by a limit (instance, ip, user, rate, ip_unjoined)',
     labelNames: ['limit'],
     registers: [this.registry],
   });
