@@ -23,7 +23,9 @@ export interface ReplayedEvent {
 @Injectable()
 export class MarketState {
   private readonly books: OrderBookSequencer;
-  private readonly heldBack = new CountedLog(new Logger('OrderBooks'));
+  private readonly logger = new Logger('OrderBooks');
+  private readonly heldBack = new CountedLog(this.logger);
+  private readonly crossedSnapshots = new CountedLog(this.logger);
   private readonly tickers = new Map<string, Payload>();
   private readonly klines = new Map<string, Payload>();
   private readonly trades = new Map<string, Payload[]>();
@@ -44,8 +46,13 @@ export class MarketState {
    */
   admit(definition: CatalogueEvent, data: Payload): Payload | null {
     switch (definition.event) {
-      case RealtimeEvent.OrderBookSnapshot:
-        return this.books.snapshot(data as never);
+      case RealtimeEvent.OrderBookSnapshot: {
+        const snapshot = this.books.snapshot(data as never);
+        // Forwarded all the same: it is the exchange's book, and a client left without one
+        // would show an older book as if it were current. Counted so that a feed fault shows.
+        if (this.books.crossed(snapshot.symbol)) this.recordCrossed(snapshot);
+        return snapshot;
+      }
       case RealtimeEvent.OrderBookUpdate: {
         const verdict = this.books.update(data as never);
         if ('forward' in verdict) return verdict.forward;
@@ -79,6 +86,15 @@ export class MarketState {
     }
   }
 
+  private recordCrossed(snapshot: { symbol: string; bids: string[][]; asks: string[][] }): void {
+    this.metrics.drop('orderbook-crossed');
+    this.crossedSnapshots.record(
+      snapshot.symbol,
+      () =>
+        `Crossed ${snapshot.symbol} order-book snapshot: best bid ${snapshot.bids[0]![0]} at or above best ask ${snapshot.asks[0]![0]}; forwarded as sent`,
+    );
+  }
+
   private keepLast(definition: CatalogueEvent, data: Payload): void {
     const key = definition.key ? String(data[definition.key.field]) : undefined;
     const room = marketRoom(definition.channel, data.symbol as string, key);
@@ -90,6 +106,11 @@ export class MarketState {
   /** Order-book updates held back so far, by kind and symbol. */
   heldBackCounts(): ReadonlyMap<string, number> {
     return this.heldBack.counts();
+  }
+
+  /** Crossed order-book snapshots (best bid at or above best ask) so far, by symbol. */
+  crossedSnapshotCounts(): ReadonlyMap<string, number> {
+    return this.crossedSnapshots.counts();
   }
 
   /** What a new subscriber to `channel` / `symbol` / `key` gets first, oldest first. */

@@ -16,7 +16,8 @@ interface SymbolBook {
 /**
  * Keeps each symbol's book from the upstream stream and decides what clients get: every
  * snapshot (with checksum), and only updates that continue the book without overlap or
- * hole. After a hole nothing is forwarded until the next upstream snapshot.
+ * hole. After a hole nothing is forwarded until the next upstream snapshot. Every price
+ * sent is spelled as the kept book spells it, the strings the checksum covers.
  */
 export class OrderBookSequencer {
   private readonly books = new Map<string, SymbolBook>();
@@ -53,8 +54,15 @@ export class OrderBookSequencer {
     // An update that overlaps the book's last id still ends the book at its lastUpdateId,
     // since its quantities are absolute; clients are told it starts right after their book.
     const firstUpdateId = book.lastUpdateId + 1;
-    book.apply(data.lastUpdateId, data.bids, data.asks);
-    return { forward: { ...data, firstUpdateId, checksum: book.checksum() } };
+    // Sent spelled as the book spells each price, so a client keying levels by the string
+    // keeps the same levels as the gateway, which keys them by value.
+    const { bids, asks } = book.apply(data.lastUpdateId, data.bids, data.asks);
+    return { forward: { ...data, firstUpdateId, bids, asks, checksum: book.checksum() } };
+  }
+
+  /** Whether `symbol`'s kept book has its best bid at or above its best ask. */
+  crossed(symbol: string): boolean {
+    return this.books.get(symbol)?.book.crossed ?? false;
   }
 
   /** What a new subscriber gets first; undefined while the book is not in sync. */
