@@ -204,6 +204,9 @@ describe('a host app with events of its own (real sockets, every ingress)', () =
     ).toEqual({
       ok: false,
       command: 'subscribe',
+      channel: 'prices',
+      symbol: 'ETHUSDT',
+      chain: '2',
       error: { code: 'INVALID_PAYLOAD', message: 'chain must be one of 1, 137, got "2"' },
     });
     expect(

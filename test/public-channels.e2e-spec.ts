@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RealtimeEvent, RejectedEventLog } from '#realtime';
 import { GatewayHarness, Recorder, command, roundTrip } from './support/gateway-harness.js';
+import { echoOf } from './support/answer-echo.js';
 
 const ticker = (symbol: string, i: number) => ({
   symbol,
@@ -315,6 +316,7 @@ describe('public market channels (gateway e2e)', () => {
       expect(answer).toEqual({
         ok: false,
         command: event,
+        ...echoOf(args.length === 1 ? args[0] : args),
         error: { code, message: expect.any(String) },
       });
       expect(answer.error.message.length).toBeLessThan(300);
@@ -329,7 +331,12 @@ describe('public market channels (gateway e2e)', () => {
       const [pong] = await recorder.waitFor('pong');
       expect(pong).toEqual({ ok: true, timestamp: expect.any(Number) });
       expect(recorder.payloads('error')).toEqual([
-        { ok: false, command: event, error: { code, message: expect.any(String) } },
+        {
+          ok: false,
+          command: event,
+          ...echoOf(args.length === 1 ? args[0] : args),
+          error: { code, message: expect.any(String) },
+        },
       ]);
     });
   });

@@ -253,7 +253,15 @@ function levelsProblem(value: unknown): Problem | null {
       !UNSIGNED_DECIMAL_REGEX.test(level[0]) ||
       !UNSIGNED_DECIMAL_REGEX.test(level[1])
     ) {
-      problem = mismatch('a [price, quantity] pair of non-negative decimal strings', level);
+      // What came, not only its kind: a venue's four-element level reads as such.
+      problem = problemOf(
+        RealtimeErrorCode.InvalidPayload,
+        `must be a [price, quantity] pair of non-negative decimal strings, got ${
+          Array.isArray(level)
+            ? `${level.length} elements [${level.slice(0, 4).map(describeValue).join(', ')}${level.length > 4 ? ', ...' : ''}]`
+            : describeValue(level)
+        }`,
+      );
     } else if (significantDigits(level[0]) > MAX_PRICE_DIGITS) {
       problem = problemOf(
         RealtimeErrorCode.InvalidPayload,

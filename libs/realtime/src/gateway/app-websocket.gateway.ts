@@ -37,38 +37,54 @@ import { closeForCause } from './connection-release.js';
 import { gatewayServerOptions } from './gateway-server-options.js';
 import { guardNamespaceDoor } from './namespace-door.js';
 import { REFUSED_PACKET, type RefusedPacket } from './packet-decoder.js';
-import { RealtimeExceptionFilter, errorReply } from './realtime-exception.filter.js';
+import { inArrivalOrder } from './realtime-io.adapter.js';
+import { RealtimeExceptionFilter, answerFailure, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
-import { SubscriptionParser } from './subscription-parser.js';
+import { SubscriptionParser, type MarketSubscription } from './subscription-parser.js';
 
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
+/** What an event that is no command arrives as, its name first (see `routeUnknownEvent`). */
+const UNKNOWN_EVENT = Symbol('realtime.unknownEvent');
 
 /**
- * Answers an event that is no command, and one the decoder refused; one function for all
- * connections (`this` is the socket).
+ * Socket.IO middleware: an event that is no command arrives as `UNKNOWN_EVENT`, so its
+ * answer takes its turn behind the commands sent before it, like every command's. After
+ * the message rate limit: a dropped event gets only that refusal.
  */
-function answerUnknownEvent(this: Socket, event: string | symbol, ...args: unknown[]): void {
-  if (event === REFUSED_PACKET) {
-    const { command, message } = args[0] as RefusedPacket;
-    const answer = errorReply(
-      command.slice(0, MAX_ECHOED_COMMAND),
-      RealtimeErrorCode.InvalidPayload,
-      message,
-    );
-    return reply(this, undefined, ServerEvent.Error, answer);
-  }
-  if (typeof event !== 'string' || knownCommands.has(event)) return;
+function routeUnknownEvent(packet: unknown[], next: (error?: Error) => void): void {
+  const event = packet[0];
+  if (typeof event === 'string' && !knownCommands.has(event)) packet.unshift(UNKNOWN_EVENT);
+  next();
+}
+
+/** Answers an event that is no command; one function for all connections (`this` is the socket). */
+function answerUnknownEvent(this: Socket, event: string, ...args: unknown[]): void {
   const last = args[args.length - 1];
   const ack = typeof last === 'function' ? (last as AckCallback) : undefined;
-  reply(
-    this,
-    ack,
-    ServerEvent.Error,
-    errorReply(
-      String(event).slice(0, MAX_ECHOED_COMMAND),
-      RealtimeErrorCode.InvalidPayload,
-      `unknown event; send one of: ${[...knownCommands].join(', ')}`,
+  inArrivalOrder(this, event, ack, () =>
+    reply(
+      this,
+      ack,
+      ServerEvent.Error,
+      errorReply(
+        event.slice(0, MAX_ECHOED_COMMAND),
+        RealtimeErrorCode.InvalidPayload,
+        `unknown event; send one of: ${[...knownCommands].join(', ')}`,
+      ),
+    ),
+  );
+}
+
+/** Answers an event the decoder refused, in its turn (`this` is the socket). */
+function answerRefusedPacket(this: Socket, refused: RefusedPacket): void {
+  const command = refused.command.slice(0, MAX_ECHOED_COMMAND);
+  inArrivalOrder(this, command, undefined, () =>
+    reply(
+      this,
+      undefined,
+      ServerEvent.Error,
+      errorReply(command, RealtimeErrorCode.InvalidPayload, refused.message),
     ),
   );
 }
@@ -151,7 +167,11 @@ export class AppWebSocketGateway
     this.sessions.begin(client);
     data.batched = (client.handshake.auth as { batch?: unknown } | undefined)?.batch === true;
     if (data.userId !== null) client.join(userConnectionsRoom(data.userId));
-    client.onAny(answerUnknownEvent);
+    client.use(routeUnknownEvent);
+    // Symbol events: Socket.IO's types know only string names.
+    const emitter = client as unknown as NodeJS.EventEmitter;
+    emitter.on(UNKNOWN_EVENT, answerUnknownEvent);
+    emitter.on(REFUSED_PACKET, answerRefusedPacket);
     client.emit(ServerEvent.Connected, {
       connectionId: client.id,
       userId: data.userId,
@@ -171,8 +191,16 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const { channel, symbol, key, room, named } = this.subscriptions.market(body);
-    const alreadySubscribed = this.join(client, room);
+    let subscription: MarketSubscription;
+    let alreadySubscribed: boolean;
+    try {
+      subscription = this.subscriptions.market(body);
+      alreadySubscribed = this.join(client, subscription.room);
+    } catch (error) {
+      const echo = this.subscriptions.echoMarket(body);
+      return answerFailure(client, ack, ClientEvent.Subscribe, error, echo);
+    }
+    const { channel, symbol, key, room, named } = subscription;
     reply(client, ack, ServerEvent.Subscribed, { ok: true, ...named });
     if (alreadySubscribed) return;
     // Joined and replayed in one tick: no room message can fall between the two, and the
@@ -190,8 +218,15 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const { room, named } = this.subscriptions.market(body);
-    client.leave(this.memberRoom(client, room));
+    let named: MarketSubscription['named'];
+    try {
+      const subscription = this.subscriptions.market(body);
+      named = subscription.named;
+      client.leave(this.memberRoom(client, subscription.room));
+    } catch (error) {
+      const echo = this.subscriptions.echoMarket(body);
+      return answerFailure(client, ack, ClientEvent.Unsubscribe, error, echo);
+    }
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, ...named });
   }
 
@@ -201,8 +236,14 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const channel = this.subscriptions.user(body);
-    this.join(client, userRoom(this.verifiedUserId(client), channel));
+    let channel: string;
+    try {
+      channel = this.subscriptions.user(body);
+      this.join(client, userRoom(this.verifiedUserId(client), channel));
+    } catch (error) {
+      const echo = this.subscriptions.echoUser(body);
+      return answerFailure(client, ack, ClientEvent.SubscribePrivate, error, echo);
+    }
     reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
   }
 
@@ -212,8 +253,14 @@ export class AppWebSocketGateway
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
   ): void {
-    const channel = this.subscriptions.user(body);
-    client.leave(this.memberRoom(client, userRoom(this.verifiedUserId(client), channel)));
+    let channel: string;
+    try {
+      channel = this.subscriptions.user(body);
+      client.leave(this.memberRoom(client, userRoom(this.verifiedUserId(client), channel)));
+    } catch (error) {
+      const echo = this.subscriptions.echoUser(body);
+      return answerFailure(client, ack, ClientEvent.UnsubscribePrivate, error, echo);
+    }
     reply(client, ack, ServerEvent.Unsubscribed, { ok: true, channel });
   }
 

@@ -2,17 +2,101 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { Socket } from 'socket.io';
+import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
+import { ServerEvent } from '../events/protocol-events.js';
 import { useFastWrites, type EngineConnection } from './engine-writes.js';
+import { errorReply } from './realtime-exception.filter.js';
 
 type Transform = (result: unknown) => Observable<unknown>;
 
 /** Where a connection keeps the message handlers Nest bound to it, and Nest's result mapping. */
 const HANDLERS = Symbol('realtime.handlers');
 const TRANSFORM = Symbol('realtime.transform');
+/** Whether one of the connection's commands is being handled, and those that arrived meanwhile. */
+const RUNNING = Symbol('realtime.running');
+const WAITING = Symbol('realtime.waiting');
 
-interface BoundSocket extends Socket {
+/**
+ * Commands a connection may have waiting behind one being handled. The message rate limit
+ * keeps the queue far below this; the cap only stops a handler that never settles from
+ * holding an ever-growing queue.
+ */
+export const MAX_WAITING_COMMANDS = 256;
+
+interface OrderedSocket extends Socket {
+  [RUNNING]?: boolean;
+  [WAITING]?: Array<() => unknown>;
+}
+
+interface BoundSocket extends OrderedSocket {
   [HANDLERS]: MessageMappingProperties[];
   [TRANSFORM]: Transform;
+}
+
+/**
+ * Handles a connection's command once the commands that arrived before it are answered, so
+ * answers leave in the order commands came, with an ack or without. Nest handlers settle at
+ * different depths (a refusal travels Nest's exception path, several turns behind a success
+ * answered in the handler): running them one at a time is what keeps the order. `command`
+ * returns what it waits for, if anything. A command waiting past `MAX_WAITING_COMMANDS` is
+ * refused (`RATE_LIMITED`).
+ */
+export function inArrivalOrder(
+  socket: Socket,
+  name: string,
+  ack: unknown,
+  command: () => unknown,
+): void {
+  const ordered = socket as OrderedSocket;
+  if (!ordered[RUNNING]) return start(ordered, command);
+  const waiting = (ordered[WAITING] ??= []);
+  if (waiting.length < MAX_WAITING_COMMANDS) {
+    waiting.push(command);
+    return;
+  }
+  const answer = errorReply(
+    name.slice(0, 64),
+    RealtimeErrorCode.RateLimited,
+    `more than ${MAX_WAITING_COMMANDS} commands waiting for an answer; this one was dropped`,
+  );
+  if (typeof ack === 'function') (ack as (body: unknown) => void)(answer);
+  else socket.emit(ServerEvent.Error, answer);
+}
+
+function start(socket: OrderedSocket, command: () => unknown): void {
+  socket[RUNNING] = true;
+  let outcome: unknown;
+  try {
+    outcome = command();
+  } finally {
+    afterCommand(socket, outcome);
+  }
+}
+
+/** Starts the next waiting command once `outcome` (the running one's) settled. */
+function afterCommand(socket: OrderedSocket, outcome: unknown): void {
+  if (isPromiseLike(outcome)) {
+    const next = (): void => startNext(socket);
+    outcome.then(next, next);
+  } else {
+    startNext(socket);
+  }
+}
+
+function startNext(socket: OrderedSocket): void {
+  socket[RUNNING] = false;
+  const command = socket[WAITING]?.shift();
+  if (!command) return;
+  // A command that waited past the disconnect would join rooms nobody leaves.
+  if (!socket.connected) {
+    socket[WAITING] = undefined;
+    return;
+  }
+  start(socket, command);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 /**
@@ -58,12 +142,35 @@ export class RealtimeIoAdapter extends IoAdapter {
     const handler = socket[HANDLERS].find((candidate) => candidate.message === message);
     if (!handler) return;
     const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
+    if (socket[RUNNING]) {
+      inArrivalOrder(socket, message, ack, () => this.handle(socket, handler, data, ack));
+      return;
+    }
+    // First in line, the common case: the same path as a waiting command, without a closure.
+    socket[RUNNING] = true;
+    let pending: unknown;
+    try {
+      pending = this.handle(socket, handler, data, ack);
+    } finally {
+      afterCommand(socket, pending);
+    }
+  };
+
+  /** Runs one command through Nest; returns Nest's promise of the handler's outcome. */
+  private handle(
+    socket: BoundSocket,
+    handler: MessageMappingProperties,
+    data: unknown,
+    ack: unknown,
+  ): unknown {
+    let pending: unknown;
     let result: Observable<unknown>;
     try {
-      result = socket[TRANSFORM](handler.callback(data, ack));
+      pending = handler.callback(data, ack);
+      result = socket[TRANSFORM](pending);
     } catch (error) {
       this.logger.error(error);
-      return;
+      return pending;
     }
     result.subscribe({
       next: (response) => {
@@ -74,5 +181,6 @@ export class RealtimeIoAdapter extends IoAdapter {
       },
       error: (error: unknown) => this.logger.error(error),
     });
-  };
+    return pending;
+  }
 }

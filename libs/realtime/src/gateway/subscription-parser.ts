@@ -6,7 +6,11 @@ import { ID_REGEX, isPlainObject } from '../events/payload-schema.js';
 import { RealtimeCatalogue, type CatalogueChannel } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, marketRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException, describeValue } from '../errors/index.js';
-import { MarketSubscriptionDto, UserSubscriptionDto } from './subscription.dto.js';
+import {
+  MAX_CLIENT_SYMBOL_LENGTH,
+  MarketSubscriptionDto,
+  UserSubscriptionDto,
+} from './subscription.dto.js';
 
 export interface MarketSubscription {
   readonly channel: string;
@@ -19,6 +23,9 @@ export interface MarketSubscription {
 }
 
 const TICKER = 'ticker';
+/** Longest value an answer echoes, in characters; longer ones are cut and end in `...`. */
+const MAX_ECHOED_CHARACTERS = 64;
+const PRIVATE_FIELDS: readonly string[] = ['channel'];
 
 /**
  * Turns what a client sent into a subscription of the merged catalogue, or throws the
@@ -31,6 +38,8 @@ export class SubscriptionParser {
   private readonly privateNames: string;
   /** Each key field, for a subscription that sends it to a channel without that key. */
   private readonly keyFields = new Map<string, { channels: string[]; code: RealtimeErrorCode }>();
+  /** The fields of a market subscription an answer echoes. */
+  private readonly marketFields: string[] = ['channel', 'symbol'];
 
   constructor(
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
@@ -54,6 +63,20 @@ export class SubscriptionParser {
           code: key.invalidCode ?? RealtimeErrorCode.InvalidPayload,
         });
     }
+    this.marketFields.push(...this.keyFields.keys());
+  }
+
+  /**
+   * What a refused market subscription's answer echoes so a client without acks can tell
+   * which one failed: the subscription fields it sent as strings, as sent, cut when long.
+   */
+  echoMarket(body: unknown): Record<string, string> {
+    return echoOf(body, this.marketFields);
+  }
+
+  /** The same for a refused private subscription: its channel. */
+  echoUser(body: unknown): Record<string, string> {
+    return echoOf(body, PRIVATE_FIELDS);
   }
 
   market(body: unknown): MarketSubscription {
@@ -69,6 +92,13 @@ export class SubscriptionParser {
       field ? ['channel', 'symbol', field] : ['channel', 'symbol'],
     );
     const key = field === undefined ? undefined : this.keyOf(channel, (body as never)[field]);
+    const sentProblem = this.sentSymbolProblem(dto.symbol);
+    if (sentProblem) {
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidSymbol,
+        `symbol ${sentProblem}, got ${describeSent(dto.symbol)}`,
+      );
+    }
     const named: Record<string, string> = { channel: channel.name, symbol: ALL_SYMBOLS };
     if (dto.symbol.toLowerCase() === ALL_SYMBOLS) {
       if (channel.name !== TICKER) {
@@ -101,6 +131,13 @@ export class SubscriptionParser {
   user(body: unknown): string {
     this.channelOf(body, true);
     return validated(UserSubscriptionDto, body, ['channel']).channel;
+  }
+
+  /** Why a sent symbol is no symbol before it is upper-cased: too long, or not ASCII. */
+  private sentSymbolProblem(sent: string): string | null {
+    if (charactersOf(sent, MAX_CLIENT_SYMBOL_LENGTH) > MAX_CLIENT_SYMBOL_LENGTH)
+      return `must be at most ${MAX_CLIENT_SYMBOL_LENGTH} characters`;
+    return this.settings.symbols.sentProblem(sent);
   }
 
   private channelOf(body: unknown, wantPrivate: boolean): CatalogueChannel {
@@ -164,4 +201,52 @@ function validated<T extends object>(
     throw new RealtimeException(code, message);
   }
   return dto as T;
+}
+
+/**
+ * The characters (code points) of `text`, counted up to `atMost + 1`: lengths count what
+ * the docs call characters, not UTF-16 units, and a long string is not walked to its end.
+ */
+function charactersOf(text: string, atMost: number): number {
+  if (text.length <= atMost) return text.length;
+  let count = 0;
+  for (let i = 0; i < text.length && count <= atMost; i += unitsAt(text, i)) count++;
+  return count;
+}
+
+/** The first `MAX_ECHOED_CHARACTERS` characters of `text`, never splitting a character. */
+function cut(text: string): string {
+  if (charactersOf(text, MAX_ECHOED_CHARACTERS) <= MAX_ECHOED_CHARACTERS) return text;
+  let end = 0;
+  for (let count = 0; count < MAX_ECHOED_CHARACTERS; count++) end += unitsAt(text, end);
+  return text.slice(0, end) + '...';
+}
+
+/** How many UTF-16 units the character at `i` takes: 2 for a surrogate pair, else 1. */
+function unitsAt(text: string, i: number): number {
+  const unit = text.charCodeAt(i);
+  if (unit < 0xd800 || unit > 0xdbff) return 1;
+  const next = text.charCodeAt(i + 1);
+  return next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+}
+
+/** A sent symbol for an error message: quoted, cut, with its length in characters when cut. */
+function describeSent(sent: string): string {
+  const shown = cut(sent);
+  if (shown === sent) return JSON.stringify(sent);
+  return `${JSON.stringify(shown)} (${countAll(sent)} characters)`;
+}
+
+function countAll(text: string): number {
+  return charactersOf(text, text.length);
+}
+
+function echoOf(body: unknown, fields: readonly string[]): Record<string, string> {
+  const echo: Record<string, string> = {};
+  if (!isPlainObject(body)) return echo;
+  for (const field of fields) {
+    const value = Object.hasOwn(body, field) ? body[field] : undefined;
+    if (typeof value === 'string') echo[field] = cut(value);
+  }
+  return echo;
 }

@@ -55,4 +55,13 @@ describe('SymbolRule', () => {
   it('upper-cases what clients send', () => {
     expect(new SymbolRule().normalize('btcusdt')).toBe('BTCUSDT');
   });
+
+  it('refuses a sent symbol outside ASCII before case mapping, and never maps it', () => {
+    const rule = new SymbolRule();
+    for (const sent of ['ethusdß', 'ıethusdt', 'BTCUSDT\u00a0', '😀']) {
+      expect(rule.sentProblem(sent)).toBe('must be ASCII');
+      expect(rule.normalize(sent)).toBe(sent);
+    }
+    expect(rule.sentProblem('btc-usdt')).toBeNull();
+  });
 });

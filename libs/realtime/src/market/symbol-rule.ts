@@ -4,6 +4,9 @@ import { ALL_SYMBOLS } from '../events/channels.js';
 /** Upper-case letters and digits, optionally split by `.` `_` `/` `-`; at most 32 characters. */
 export const DEFAULT_SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9._/-]{0,31}$/;
 
+/** A character outside ASCII. */
+const NOT_ASCII = /[\u0080-\uffff]/;
+
 /**
  * Which symbols exist: a format, and optionally an allowlist. Upstream events must carry
  * symbols in canonical form; symbols sent by clients are upper-cased first.
@@ -31,9 +34,18 @@ export class SymbolRule {
     return null;
   }
 
-  /** The canonical form of a symbol a client sent. */
+  /**
+   * Why a symbol a client sent cannot be read, before it is upper-cased; null when it can.
+   * Symbols are ASCII: Unicode case mapping would turn `ethusdß` into `ETHUSDSS` and
+   * `ıethusdt` into `IETHUSDT`, symbols the client never named.
+   */
+  sentProblem(symbol: string): string | null {
+    return NOT_ASCII.test(symbol) ? 'must be ASCII' : null;
+  }
+
+  /** The canonical form of a symbol a client sent; only ASCII letters change case. */
   normalize(symbol: string): string {
-    return symbol.toUpperCase();
+    return NOT_ASCII.test(symbol) ? symbol : symbol.toUpperCase();
   }
 
   private formatProblem(symbol: string): string | null {
