@@ -35,6 +35,24 @@ describe('OrderBookSequencer', () => {
     expect(books.current('BTCUSDT')?.lastUpdateId).toBe(14);
   });
 
+  it('forwards a second spelling of a live price as the book spells it', () => {
+    const books = new OrderBookSequencer(100);
+    books.snapshot(snapshot(10));
+    expect(books.update(update(11, 11, ['10.00', '2']))).toEqual({
+      forward: expect.objectContaining({ bids: [['10', '2']] }),
+    });
+    expect(books.current('BTCUSDT')?.bids).toEqual([['10', '2']]);
+  });
+
+  it('says whether a kept book is crossed', () => {
+    const books = new OrderBookSequencer(100);
+    expect(books.crossed('BTCUSDT')).toBe(false);
+    books.snapshot(snapshot(10));
+    expect(books.crossed('BTCUSDT')).toBe(false);
+    books.update(update(11, 11, ['11.5', '1']));
+    expect(books.crossed('BTCUSDT')).toBe(true);
+  });
+
   it('stops at a hole until the next snapshot', () => {
     const books = new OrderBookSequencer(100);
     books.snapshot(snapshot(10));

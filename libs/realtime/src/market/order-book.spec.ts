@@ -60,6 +60,43 @@ describe('OrderBook', () => {
     expect(book.askLevels().map(([p]) => p)).toEqual(['6', '7', '8']);
   });
 
+  it('keys a level by its value: a second spelling is the same level, under the first spelling', () => {
+    const book = new OrderBook();
+    book.reset(10, [['65000.5', '1']], [['65001', '1']]);
+    const sent = book.apply(11, [['65000.50', '2']], [['065001.0', '4']]);
+    expect(sent).toEqual({ bids: [['65000.5', '2']], asks: [['65001', '4']] });
+    expect(book.bidLevels()).toEqual([['65000.5', '2']]);
+    expect(book.askLevels()).toEqual([['65001', '4']]);
+    expect(book.checksum()).toBe(zlibCrc32('65000.5:2:65001:4') >>> 0);
+    book.apply(12, [['65000.500', '0']], []);
+    expect(book.bidLevels()).toEqual([]);
+    // Once removed, the next spelling is the level's new one.
+    book.apply(13, [['65000.50', '3']], []);
+    expect(book.bidLevels()).toEqual([['65000.50', '3']]);
+  });
+
+  it('hands back the very arrays it was given when no price was respelled', () => {
+    const book = new OrderBook();
+    const bids: [string, string][] = [['10', '1']];
+    const asks: [string, string][] = [['11', '1']];
+    const sent = book.apply(1, bids, asks);
+    expect(sent.bids).toBe(bids);
+    expect(sent.asks).toBe(asks);
+  });
+
+  it('tells a crossed or locked book from a sound or one-sided one', () => {
+    const book = new OrderBook();
+    expect(book.crossed).toBe(false);
+    book.reset(1, [['10', '1']], []);
+    expect(book.crossed).toBe(false);
+    book.reset(1, [['10', '1']], [['11', '1']]);
+    expect(book.crossed).toBe(false);
+    book.reset(1, [['10', '1']], [['10.0', '1']]);
+    expect(book.crossed).toBe(true);
+    book.reset(1, [['12', '1']], [['11', '1']]);
+    expect(book.crossed).toBe(true);
+  });
+
   it('checksums an empty book and a one-sided book', () => {
     const book = new OrderBook();
     expect(book.checksum()).toBe(0);
