@@ -130,6 +130,39 @@ describe('SubscriptionParser', () => {
     ).toBe('UNKNOWN_CHANNEL');
   });
 
+  it('refuses a sent symbol that is no string, too long in characters, or not ASCII', () => {
+    expect(refusal(() => parser.market({ channel: 'ticker', symbol: 5 }))).toEqual({
+      code: 'INVALID_SYMBOL',
+      message: 'symbol must be a string, got 5',
+    });
+    expect(refusal(() => parser.market({ channel: 'ticker', symbol: 'ethusdß' }))).toEqual({
+      code: 'INVALID_SYMBOL',
+      message: 'symbol must be ASCII, got "ethusdß"',
+    });
+    expect(
+      refusal(() => parser.market({ channel: 'ticker', symbol: 'é'.repeat(65) })).message,
+    ).toBe(`symbol must be at most 64 characters, got "${'é'.repeat(64)}..." (65 characters)`);
+  });
+
+  it('echoes the subscription fields sent as strings, as sent, cut at 64 characters', () => {
+    expect(
+      parser.echoMarket({
+        channel: 'prices',
+        symbol: 'ethusdt',
+        chain: 2,
+        interval: 'Z'.repeat(70),
+      }),
+    ).toEqual({ channel: 'prices', symbol: 'ethusdt', interval: 'Z'.repeat(64) + '...' });
+    expect(parser.echoMarket({ channel: 'ticker', symbol: '😀'.repeat(65), note: 'x' })).toEqual({
+      channel: 'ticker',
+      symbol: '😀'.repeat(64) + '...',
+    });
+    expect(parser.echoMarket('BTCUSDT')).toEqual({});
+    expect(parser.echoUser({ channel: 'user.orders', userId: 'u1' })).toEqual({
+      channel: 'user.orders',
+    });
+  });
+
   it('never echoes a long value in full', () => {
     const { message } = refusal(() => parser.market({ channel: 'ticker', symbol: 'Y'.repeat(60) }));
     expect(message).toContain('(60 characters)');

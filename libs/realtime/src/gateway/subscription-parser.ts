@@ -135,7 +135,7 @@ export class SubscriptionParser {
 
   /** Why a sent symbol is no symbol before it is upper-cased: too long, or not ASCII. */
   private sentSymbolProblem(sent: string): string | null {
-    if (charactersOf(sent, MAX_CLIENT_SYMBOL_LENGTH) > MAX_CLIENT_SYMBOL_LENGTH)
+    if (longerThan(sent, MAX_CLIENT_SYMBOL_LENGTH))
       return `must be at most ${MAX_CLIENT_SYMBOL_LENGTH} characters`;
     return this.settings.symbols.sentProblem(sent);
   }
@@ -204,22 +204,35 @@ function validated<T extends object>(
 }
 
 /**
- * The characters (code points) of `text`, counted up to `atMost + 1`: lengths count what
- * the docs call characters, not UTF-16 units, and a long string is not walked to its end.
+ * Whether `text` has more than `max` characters (code points): lengths count what the docs
+ * call characters, not UTF-16 units, and a long string is not walked to its end.
  */
-function charactersOf(text: string, atMost: number): number {
-  if (text.length <= atMost) return text.length;
+function longerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
   let count = 0;
-  for (let i = 0; i < text.length && count <= atMost; i += unitsAt(text, i)) count++;
+  for (let i = 0; i < text.length; i += unitsAt(text, i)) if (++count > max) return true;
+  return false;
+}
+
+function charactersOf(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i += unitsAt(text, i)) count++;
   return count;
 }
 
-/** The first `MAX_ECHOED_CHARACTERS` characters of `text`, never splitting a character. */
+/** The first `MAX_ECHOED_CHARACTERS` characters of `text` and `...`, never splitting one. */
 function cut(text: string): string {
-  if (charactersOf(text, MAX_ECHOED_CHARACTERS) <= MAX_ECHOED_CHARACTERS) return text;
+  if (!longerThan(text, MAX_ECHOED_CHARACTERS)) return text;
   let end = 0;
   for (let count = 0; count < MAX_ECHOED_CHARACTERS; count++) end += unitsAt(text, end);
   return text.slice(0, end) + '...';
+}
+
+/** A sent symbol for an error message: quoted, cut, with its length in characters when cut. */
+function describeSent(sent: string): string {
+  const shown = cut(sent);
+  if (shown === sent) return JSON.stringify(sent);
+  return `${JSON.stringify(shown)} (${charactersOf(sent)} characters)`;
 }
 
 /** How many UTF-16 units the character at `i` takes: 2 for a surrogate pair, else 1. */
@@ -228,17 +241,6 @@ function unitsAt(text: string, i: number): number {
   if (unit < 0xd800 || unit > 0xdbff) return 1;
   const next = text.charCodeAt(i + 1);
   return next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
-}
-
-/** A sent symbol for an error message: quoted, cut, with its length in characters when cut. */
-function describeSent(sent: string): string {
-  const shown = cut(sent);
-  if (shown === sent) return JSON.stringify(sent);
-  return `${JSON.stringify(shown)} (${countAll(sent)} characters)`;
-}
-
-function countAll(text: string): number {
-  return charactersOf(text, text.length);
 }
 
 function echoOf(body: unknown, fields: readonly string[]): Record<string, string> {
