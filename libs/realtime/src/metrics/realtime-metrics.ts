@@ -64,7 +64,7 @@ export class RealtimeMetrics {
 
   private readonly dropped = new Counter({
     name: 'realtime_events_dropped_total',
-    help: 'Valid events not forwarded, by reason (order-book holes, stale updates, conflation)',
+    help: 'Valid events not forwarded, by reason (order-book holes, stale updates, conflation); orderbook-crossed counts crossed snapshots, forwarded all the same',
     labelNames: ['reason'],
     registers: [this.registry],
   });
