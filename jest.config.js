@@ -23,5 +23,7 @@ export default {
   },
   testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testTimeout: 30000,
+  // Stops the Kafka broker the tests share (test/support/kafka.ts), once, after every file.
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   maxWorkers: 2,
 };

@@ -1,11 +1,21 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { startBroker, stopBroker } from '../../scripts/kafka/kafka-broker.mjs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { sleep } from './gateway-harness.js';
+
+/** Where a test run marks the shared broker it started, for the global teardown. */
+export const SHARED_BROKER_MARK = path.join('.cache', 'kafka', 'run', 'started-by-tests');
+const START_LOCK = path.join('.cache', 'kafka', 'run', 'tests-start.lock');
 
 /**
  * A real Kafka broker for the tests: the one named by KAFKA_BROKERS, or a local single-node
  * broker started here (scripts/kafka) on a test port. Never skipped: without Java the start
  * fails with one line saying what to install.
+ *
+ * Test files run in parallel workers and share one broker: it is started under a lock (two
+ * workers must not launch two JVMs on one port) and stopped once, by the global teardown,
+ * never by the file that happened to start it while others still use it.
  */
 export class TestKafka {
   private readonly started: number[] = [];
@@ -13,9 +23,12 @@ export class TestKafka {
   /** Bootstrap address of the shared test broker. */
   async shared(port = Number(process.env.KAFKA_TEST_PORT ?? 29092)): Promise<string> {
     if (process.env.KAFKA_BROKERS) return process.env.KAFKA_BROKERS;
-    return this.start(port);
+    const broker = await withStartLock(() => startBroker({ port, log: () => undefined }));
+    if (!broker.alreadyRunning) writeFileSync(SHARED_BROKER_MARK, `${port}\n`);
+    return broker.bootstrap;
   }
 
+  /** A broker of the calling test's own, on a port no other test uses. */
   async start(port: number): Promise<string> {
     const broker = await startBroker({ port, log: () => undefined });
     if (!broker.alreadyRunning) this.started.push(port);
@@ -26,9 +39,34 @@ export class TestKafka {
     await stopBroker({ port, log: () => undefined });
   }
 
-  /** Stops the brokers this run started; one that was already running stays. */
+  /** Stops the brokers of the calling test's own this run started; the shared one stays. */
   async stopStarted(): Promise<void> {
     for (const port of this.started.splice(0)) await this.stop(port);
+  }
+}
+
+/** Runs `start` while holding a lock file shared by every Jest worker of this machine. */
+async function withStartLock<T>(start: () => Promise<T>): Promise<T> {
+  mkdirSync(path.dirname(START_LOCK), { recursive: true });
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    try {
+      closeSync(openSync(START_LOCK, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock older than any start is a leftover of a killed run.
+      const held = statSync(START_LOCK, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 240_000) rmSync(START_LOCK, { force: true });
+      if (Date.now() > deadline)
+        throw new Error(`${START_LOCK} held for 4 minutes`, { cause: error });
+      await sleep(200);
+    }
+  }
+  try {
+    return await start();
+  } finally {
+    rmSync(START_LOCK, { force: true });
   }
 }
 
