@@ -18,6 +18,8 @@ export async function createGatewayApp(
     // Close keep-alive HTTP connections on shutdown instead of waiting for them.
     forceCloseConnections: true,
   });
+  // Nothing tells a stranger what serves the gateway.
+  app.disable('x-powered-by');
   app.useBodyParser('json', GatewayAppModule.jsonBodyParserOptions(config));
   if (config.redis) {
     const adapter = new RedisIoAdapter(app);

@@ -5,6 +5,8 @@ import { closeForCause } from '../gateway/connection-release.js';
 import { ReadinessRegistry, type ReadinessCheck, type ReadinessStatus } from './readiness-check.js';
 
 const BATCHES = 20;
+/** How often the drain looks whether every client has left by itself. */
+const EMPTY_CHECK_MS = 50;
 
 /**
  * Graceful shutdown of the WebSocket side: readiness turns false at once, new connections
@@ -46,8 +48,9 @@ export class ConnectionDrain implements ReadinessCheck {
         reconnectAfterMs: Math.floor(Math.random() * (drainMs / 2)),
       });
     }
-    // Half the time for clients to leave by themselves, the other half to close the rest.
-    await sleep(drainMs / 2);
+    // Up to half the time for clients to leave by themselves, the other half to close the
+    // rest; no waiting once everyone has gone.
+    await this.untilEmpty(Date.now() + drainMs / 2);
     const remaining = [...this.server.sockets.values()];
     const perBatch = Math.ceil(remaining.length / BATCHES);
     for (let i = 0; i < remaining.length; i += perBatch) {
@@ -56,6 +59,11 @@ export class ConnectionDrain implements ReadinessCheck {
       await sleep(drainMs / 2 / BATCHES);
     }
     this.logger.log(`Drained in ${Date.now() - this.drainingSince} ms`);
+  }
+
+  private async untilEmpty(deadline: number): Promise<void> {
+    while (this.server!.sockets.size > 0 && Date.now() < deadline)
+      await sleep(Math.min(EMPTY_CHECK_MS, deadline - Date.now()));
   }
 }
 
