@@ -2,38 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DiagnosticSeverity, Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { request } from 'node:http';
-import {
-  RealtimeCatalogue,
-  RealtimeEmitter,
-  broadcastEvent,
-  optional,
-  required,
-  symbolEvent,
-  symbolKeyEvent,
-  userEvent,
-  type CataloguePayloads,
-} from '#realtime';
+import { RealtimeCatalogue, RealtimeEmitter, type CataloguePayloads } from '#realtime';
+import { HOST_EVENTS } from './support/host-events.js';
 import { GatewayHarness, Recorder, command } from './support/gateway-harness.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
-
-const HOST_EVENTS = [
-  symbolEvent('funding.rate', {
-    channel: 'funding',
-    schema: { rate: required('decimal'), nextFundingTime: optional('integer') },
-    description: 'The funding rate of a perpetual contract',
-  }),
-  symbolKeyEvent('price.update', {
-    channel: 'prices',
-    key: 'chain',
-    values: ['1', '137'],
-    schema: { price: required('decimal') },
-  }),
-  userEvent('portfolio.update', {
-    channel: 'user.portfolio',
-    schema: { equity: required('decimal') },
-  }),
-  broadcastEvent('news', { schema: { headline: required('string') } }),
-] as const;
 
 /** GET on the gateway with headers fetch will not send (Host, X-Forwarded-*). */
 function get(

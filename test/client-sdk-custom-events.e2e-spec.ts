@@ -1,34 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  RealtimeEmitter,
-  required,
-  symbolEvent,
-  symbolKeyEvent,
-  userEvent,
-  type CataloguePayloads,
-} from '#realtime';
+import { RealtimeEmitter } from '#realtime';
 import { RealtimeClient, type Gap } from '../libs/client/src/index.js';
 import { realtimeHooks } from '../libs/client/src/react/index.js';
 import { GatewayHarness, until } from './support/gateway-harness.js';
 import { freePort } from './support/processes.js';
+import { HOST_EVENTS, type HostPayloads } from './support/host-events.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
-
-const fundingRate = symbolEvent('funding.rate', {
-  channel: 'funding',
-  schema: { rate: required('decimal') },
-  replayLast: true,
-});
-const priceUpdate = symbolKeyEvent('price.update', {
-  channel: 'prices',
-  key: 'chain',
-  schema: { price: required('decimal') },
-});
-const portfolioUpdate = userEvent('portfolio.update', {
-  channel: 'user.portfolio',
-  schema: { equity: required('decimal') },
-});
-const HOST_EVENTS = [fundingRate, priceUpdate, portfolioUpdate] as const;
-type HostPayloads = CataloguePayloads<typeof HOST_EVENTS>;
 
 const clients: Array<RealtimeClient<HostPayloads>> = [];
 const gateways: GatewayHarness[] = [];

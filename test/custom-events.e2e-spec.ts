@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Producer } from 'kafkajs';
-import {
-  RealtimeEmitter,
-  broadcastEvent,
-  optional,
-  required,
-  symbolEvent,
-  symbolKeyEvent,
-  userEvent,
-  type CataloguePayloads,
-} from '#realtime';
+import { RealtimeEmitter, type CataloguePayloads } from '#realtime';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
+import { HOST_EVENTS } from './support/host-events.js';
 import { GatewayHarness, Recorder, command, sleep, until } from './support/gateway-harness.js';
 import { TestKafka, connectedProducer, ensureTopics } from './support/kafka.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
@@ -19,26 +11,6 @@ const RUN = Date.now().toString(36).toUpperCase();
 const TOPIC = `realtime.test-custom-${RUN}`;
 const PUBLISH_KEY = 'custom-events-key-0123456789';
 const kafka = new TestKafka();
-
-const fundingRate = symbolEvent('funding.rate', {
-  channel: 'funding',
-  schema: { rate: required('decimal'), nextFundingTime: optional('integer') },
-  replayLast: true,
-  description: 'The funding rate of a perpetual contract',
-});
-const priceUpdate = symbolKeyEvent('price.update', {
-  channel: 'prices',
-  key: 'chain',
-  values: ['1', '137'],
-  schema: { price: required('decimal') },
-  conflatable: true,
-});
-const portfolioUpdate = userEvent('portfolio.update', {
-  channel: 'user.portfolio',
-  schema: { equity: required('decimal') },
-});
-const news = broadcastEvent('news', { schema: { headline: required('string') } });
-const HOST_EVENTS = [fundingRate, priceUpdate, portfolioUpdate, news] as const;
 
 afterAll(async () => {
   await kafka.stopStarted();
