@@ -94,20 +94,15 @@ export function symbolKeyEvent<
   E,
   WithField<WithField<S, 'symbol', FieldRule<'symbol', true>>, F, FieldRule<'id', true>>
 > {
+  const perSymbol = symbolEvent(event, {
+    ...options,
+    schema: { ...options.schema, [options.key]: required('id') },
+  });
   return {
-    event,
-    channel: options.channel,
+    ...perSymbol,
     routing: 'symbolKey',
     key: { field: options.key, values: options.values },
-    schema: {
-      ...options.schema,
-      symbol: required('symbol'),
-      [options.key]: required('id'),
-    } as never,
-    conflatable: options.conflatable,
-    replayLast: options.replayLast,
-    description: options.description,
-  };
+  } as never;
 }
 
 /** A private event per user, e.g. `portfolio.update` on channel `user.portfolio`. */
