@@ -1,6 +1,16 @@
 export * from './realtime-client.js';
 export * from './observable-value.js';
 export * from './order-book-sync.js';
+export {
+  positionOf,
+  StreamPositions,
+  type AnsweredRecovery,
+  type Arrival,
+  type Gap,
+  type RecoveryAnswer,
+  type RecoveryReason,
+  type StreamPosition,
+} from './stream-positions.js';
 export { tokenExpiry } from './token-expiry.js';
 export { OrderBook, CHECKSUM_DEPTH, type BookLevel } from '../../realtime/src/market/order-book.js';
 export { crc32 } from '../../realtime/src/market/crc32.js';

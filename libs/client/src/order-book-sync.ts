@@ -3,7 +3,9 @@ import { OrderBook, type BookLevel } from '../../realtime/src/market/order-book.
 /** The order-book events a client receives, as far as syncing needs them. */
 export interface OrderBookEnvelope {
   event: 'orderbook.snapshot' | 'orderbook.update' | string;
-  seq: number;
+  /** The room's stream position of this message (see `StreamPosition`). */
+  offset: number;
+  epoch: string;
   replay?: boolean;
   data: {
     symbol: string;
@@ -18,18 +20,24 @@ export interface OrderBookEnvelope {
 /** `waiting` for a snapshot; `synced`; `stale` once the book cannot be trusted until resubscribing. */
 export type OrderBookSyncState = 'waiting' | 'synced' | 'stale';
 
-/** Why a book went stale. */
-export type StaleReason = 'seq-gap' | 'update-gap' | 'checksum-mismatch';
+/**
+ * Why a book went stale: a live message that did not follow the last one (`offset-gap`: a
+ * message missed, or updates the gateway held back after a hole in the exchange's feed), a
+ * new epoch of the room's stream (`epoch-changed`: reset, so nothing before can be relied
+ * on), an update that does not continue the book (`update-gap`), or a wrong checksum.
+ */
+export type StaleReason = 'offset-gap' | 'epoch-changed' | 'update-gap' | 'checksum-mismatch';
 
 /**
  * A client's local copy of one symbol's order book, following docs/PROTOCOL.md: take a
- * snapshot, apply the updates that follow it, check `seq`, the update ids and the checksum
- * after every message, and say when to resubscribe instead of showing a wrong book.
+ * snapshot, apply the updates that follow it, check `offset` and `epoch`, the update ids and
+ * the checksum after every message, and say when to resubscribe (with no `since`: a fresh
+ * snapshot) instead of showing a wrong book.
  */
 export class OrderBookSync {
   readonly book: OrderBook;
   private syncState: OrderBookSyncState = 'waiting';
-  private lastSeq: number | undefined;
+  private last: { offset: number; epoch: string } | undefined;
   private staleReason: StaleReason | undefined;
 
   /** `maxDepth` should match the gateway's `orderBookDepth` when books are deep. */
@@ -52,11 +60,12 @@ export class OrderBookSync {
   /** Takes one envelope of the `orderbook:{symbol}` subscription; returns the state after it. */
   apply(envelope: OrderBookEnvelope): OrderBookSyncState {
     if (envelope.data.symbol !== this.symbol || this.syncState === 'stale') return this.syncState;
-    // A replayed snapshot carries the room's current seq; every live message is one more.
-    if (!envelope.replay && this.lastSeq !== undefined && envelope.seq !== this.lastSeq + 1) {
-      return this.stale('seq-gap');
+    // A replayed snapshot carries the room's current position; every live message is one more.
+    if (!envelope.replay && this.last !== undefined) {
+      if (envelope.epoch !== this.last.epoch) return this.stale('epoch-changed');
+      if (envelope.offset !== this.last.offset + 1) return this.stale('offset-gap');
     }
-    this.lastSeq = envelope.seq;
+    this.last = { offset: envelope.offset, epoch: envelope.epoch };
     const { data } = envelope;
     if (envelope.event === 'orderbook.snapshot') {
       this.book.reset(data.lastUpdateId, data.bids, data.asks);
@@ -75,7 +84,7 @@ export class OrderBookSync {
   /** Forgets everything, for a new subscription. */
   reset(): void {
     this.syncState = 'waiting';
-    this.lastSeq = undefined;
+    this.last = undefined;
     this.staleReason = undefined;
     this.book.reset(0, [], []);
   }

@@ -11,6 +11,15 @@ import type {
 } from '../../realtime/src/events/event-catalogue.js';
 import { ObservableValue } from './observable-value.js';
 import { OrderBookSync, type StaleReason } from './order-book-sync.js';
+import {
+  StreamPositions,
+  positionOf,
+  type AnsweredRecovery,
+  type Gap,
+  type RecoveryAnswer,
+  type RecoveryReason,
+  type StreamPosition,
+} from './stream-positions.js';
 import { refreshDelay, tokenExpiry } from './token-expiry.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -44,8 +53,10 @@ export interface CustomEventEnvelope<E extends string = string, D = unknown> {
   event: E;
   /** The symbol, on public events; absent on private and system events. */
   symbol?: string;
-  /** One more for every message this room was sent (see `Envelope`). */
-  seq: number;
+  /** The room's stream position of this message: one more for every message of the room. */
+  offset: number;
+  /** The room's stream; a new epoch means the stream was reset (see `StreamPosition`). */
+  epoch: string;
   /** When the gateway sent it, in milliseconds since the epoch. */
   ts: number;
   /** Present (true) on what a new subscriber gets first (`replayLast` channels). */
@@ -92,14 +103,58 @@ export class RealtimeClientError extends Error {
   }
 }
 
-/** A missed message: `seq` jumped from `expected` to `received` on a subscription. */
-export interface Gap {
+/**
+ * What became of one subscription's missed messages: after a reconnect (`cause: 'reconnect'`,
+ * the client resubscribed with `since` = the last position it knew), or when a live message
+ * came from a new epoch of the room's stream (`cause: 'reset'`, reason `epoch_changed`).
+ *
+ * - `recovered: true`: the `missed` messages the connection did not get follow, to the `on`
+ *   handlers, in order and exactly once, before any live one. Nothing to do.
+ * - `recovered: false`: they are gone. Public channels get their current state replayed
+ *   (`replay: true`: snapshot, last ticker, last kline, recent trades); for private channels
+ *   refetch what you show from your REST API.
+ */
+export interface Recovery {
+  /** The subscription (room) key, `channel[:SYMBOL[:key]]`. */
   key: string;
-  expected: number;
-  received: number;
+  subscription: Subscription;
+  cause: 'reconnect' | 'reset';
+  recovered: boolean;
+  /** Why not, when not recovered. */
+  reason?: RecoveryReason;
+  /** How many missed messages follow, when recovered (and the gateway said where it is). */
+  missed?: number;
+  /** The position the client resubscribed from, if it knew one. */
+  since?: StreamPosition;
+  /** The room's position the gateway answered with (or of the message of the new epoch). */
+  position?: StreamPosition;
+  /** When the client learned it, in milliseconds since the epoch. */
+  at: number;
+}
+
+/** The outcome of one reconnect, once every subscription was made again. */
+export interface ReconnectRecovery {
+  at: number;
+  /**
+   * True when nothing is lost: every subscription recovered what it missed, order books
+   * kept by `orderBook()` aside (they always restart from a snapshot, by themselves).
+   */
+  recovered: boolean;
+  /** Messages recovered, over every subscription. */
+  missed: number;
+  /** Every resubscribed subscription's outcome. */
+  subscriptions: Recovery[];
+  /** Those whose missed messages are gone (order books kept by `orderBook()` not counted). */
+  lost: Recovery[];
 }
 
 type Reply = { ok: true } & Record<string, unknown>;
+/** A `subscribe` answer: the room's position, and with `since`, whether it recovered. */
+export type SubscribeAnswer = Reply & {
+  position?: StreamPosition;
+  recovered?: boolean;
+  reason?: RecoveryReason;
+};
 /** Any envelope off the wire: a keyed channel's key sits beside `symbol` under its own name. */
 type DeliveredEnvelope = CustomEventEnvelope & { readonly [keyField: string]: unknown };
 type Refusal = { ok: false; error: { code: string; message: string } };
@@ -115,7 +170,7 @@ function keyFieldOf(subscription: MarketSubscription): string | undefined {
 }
 
 /** One room, one key: `channel[:SYMBOL[:key]]`, as `keyOfEnvelope` names it for delivery. */
-function keyOf(subscription: Subscription): string {
+export function subscriptionKey(subscription: Subscription): string {
   if (!('symbol' in subscription)) return subscription.channel;
   const field = keyFieldOf(subscription);
   const room = `${subscription.channel}:${subscription.symbol.toUpperCase()}`;
@@ -123,9 +178,10 @@ function keyOf(subscription: Subscription): string {
 }
 
 /**
- * A client of the gateway for browsers and Node: subscriptions that survive reconnects,
- * tokens refreshed before they run out, typed events, `seq` gap detection and verified
- * order books. Only socket.io-client is needed.
+ * A client of the gateway for browsers and Node: subscriptions that survive reconnects with
+ * nothing lost (each resubscribes from the last stream position it got, and the gateway sends
+ * what was missed), tokens refreshed before they run out, typed events, gap detection and
+ * verified order books. Only socket.io-client is needed.
  *
  * Typed by the built-in catalogue; a host app with events of its own passes their payloads:
  * `new RealtimeClient<CataloguePayloads<typeof hostEvents>>({ url })`.
@@ -135,12 +191,19 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   readonly state = new ObservableValue<ConnectionState>('connecting');
   /** The signed-in user (from the server's greeting), or null. */
   readonly userId = new ObservableValue<string | null>(null);
+  /** The last reconnect's outcome (null before the first reconnect), observable. */
+  readonly lastReconnect = new ObservableValue<ReconnectRecovery | null>(null);
+  /** Each subscription's latest `Recovery`, by subscription key, observable. */
+  readonly recoveries = new ObservableValue<ReadonlyMap<string, Recovery>>(new Map());
 
   private readonly socket: Socket;
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly lastSeq = new Map<string, number>();
+  private readonly positions = new StreamPositions();
+  /** Subscriptions asked for while disconnected: their command goes out on the next connection. */
+  private readonly unanswered = new Set<string>();
   private readonly gapListeners = new Set<(gap: Gap) => void>();
-  private readonly resubscribeListeners = new Set<() => void>();
+  private readonly recoveryListeners = new Set<(recovery: Recovery) => void>();
+  private readonly resubscribeListeners = new Set<(outcome: ReconnectRecovery) => void>();
   private readonly books = new Map<string, OrderBookSync>();
   private readonly handlers = new Map<string, Set<(envelope: DeliveredEnvelope) => void>>();
   /** A keyed public channel's key field (klines `interval`, a host's e.g. `chain`), by channel. */
@@ -148,6 +211,8 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private greeted = false;
+  /** One more for every greeting: a reconnect's outcome is told only if no newer one began. */
+  private connections = 0;
   private closed = false;
 
   constructor(private readonly options: RealtimeClientOptions) {
@@ -183,28 +248,34 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     });
   }
 
-  /** Subscribes; resolves on the gateway's answer, rejects with its code. Kept across reconnects. */
-  async subscribe(subscription: Subscription): Promise<Reply> {
-    const key = keyOf(subscription);
-    // Noted before asking: the room's replayed event can arrive ahead of the answer.
+  /**
+   * Subscribes; resolves on the gateway's answer (with the room's `position`), rejects with
+   * its code. Kept across reconnects, and resumed after each from the last position received.
+   */
+  async subscribe(subscription: Subscription): Promise<SubscribeAnswer> {
+    const key = subscriptionKey(subscription);
+    // Noted before asking: the room's messages follow the answer at once.
     const forgetKeyField = this.noteKeyField(subscription);
     this.subscriptions.set(key, subscription);
-    this.lastSeq.delete(key);
+    const deferred = !this.socket.connected;
+    if (deferred) this.unanswered.add(key);
     try {
-      return await this.command(
-        'symbol' in subscription ? 'subscribe' : 'subscribe.private',
-        subscription,
-      );
+      return await this.subscribeCommand(key, subscription);
     } catch (error) {
       this.subscriptions.delete(key);
+      this.positions.forget(key);
       forgetKeyField();
       throw error;
+    } finally {
+      if (deferred) this.unanswered.delete(key);
     }
   }
 
   async unsubscribe(subscription: Subscription): Promise<void> {
-    this.subscriptions.delete(keyOf(subscription));
-    this.lastSeq.delete(keyOf(subscription));
+    const key = subscriptionKey(subscription);
+    this.subscriptions.delete(key);
+    this.positions.forget(key);
+    this.forgetRecovery(key);
     await this.command(
       'symbol' in subscription ? 'unsubscribe' : 'unsubscribe.private',
       subscription,
@@ -223,16 +294,31 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     return () => void handlers.delete(listener);
   }
 
-  /** Told of every `seq` gap (a message that never arrived). */
+  /** Told of every gap: within one epoch, a live message's `offset` was not the last one + 1. */
   onGap(handler: (gap: Gap) => void): () => void {
     this.gapListeners.add(handler);
     return () => this.gapListeners.delete(handler);
   }
 
-  /** Told after every reconnect, once all subscriptions were made again. */
-  onResubscribed(handler: () => void): () => void {
+  /**
+   * Told, per subscription, whether what it missed was recovered: after every reconnect
+   * (before the recovered or replayed messages reach the `on` handlers), and when a live
+   * message came from a new epoch of its room.
+   */
+  onRecovery(handler: (recovery: Recovery) => void): () => void {
+    this.recoveryListeners.add(handler);
+    return () => this.recoveryListeners.delete(handler);
+  }
+
+  /** Told after every reconnect, once all subscriptions were made again, with the outcome. */
+  onResubscribed(handler: (outcome: ReconnectRecovery) => void): () => void {
     this.resubscribeListeners.add(handler);
     return () => this.resubscribeListeners.delete(handler);
+  }
+
+  /** The last stream position received on `subscription` (what a resubscribe sends as `since`). */
+  position(subscription: Subscription): StreamPosition | undefined {
+    return this.positions.get(subscriptionKey(subscription));
   }
 
   /**
@@ -266,32 +352,136 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     this.state.set('closed');
     this.state.clear();
     this.userId.clear();
+    this.lastReconnect.clear();
+    this.recoveries.clear();
     this.gapListeners.clear();
+    this.recoveryListeners.clear();
     this.resubscribeListeners.clear();
     this.handlers.clear();
   }
 
-  private async command(event: string, payload: unknown): Promise<Reply> {
-    const answer = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload)) as
-      Reply | Refusal;
-    if (!answer.ok) throw new RealtimeClientError(answer.error.code, answer.error.message);
-    return answer;
+  /**
+   * Sends a command. `onAnswer` runs as the answer is read, before any message the gateway
+   * sent after it is handled: the room's position is known before its messages arrive.
+   */
+  private command(
+    event: string,
+    payload: unknown,
+    onAnswer?: (answer: Reply) => void,
+  ): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emit(event, payload, (error: Error | null, answer: Reply | Refusal) => {
+          if (error) return reject(error);
+          if (!answer.ok)
+            return reject(new RealtimeClientError(answer.error.code, answer.error.message));
+          onAnswer?.(answer);
+          resolve(answer);
+        });
+    });
+  }
+
+  /** Subscribes, from `since` when given; the answer's position is remembered as it arrives. */
+  private subscribeCommand(
+    key: string,
+    subscription: Subscription,
+    since?: StreamPosition,
+    onRecovered?: (outcome: AnsweredRecovery, position: StreamPosition | undefined) => void,
+  ): Promise<SubscribeAnswer> {
+    return this.command(
+      'symbol' in subscription ? 'subscribe' : 'subscribe.private',
+      since ? { ...subscription, since } : subscription,
+      (answer) => {
+        const outcome = this.positions.answered(key, answer as RecoveryAnswer, since);
+        onRecovered?.(
+          outcome ?? { recovered: false, reason: 'unavailable' },
+          positionOf(answer.position),
+        );
+      },
+    );
   }
 
   private onGreeting({ userId }: { userId: string | null }): void {
     const reconnected = this.greeted;
     this.greeted = true;
+    const connection = ++this.connections;
     this.userId.set(userId);
     this.state.set('connected');
     this.scheduleRefresh();
     if (!reconnected) return;
-    this.lastSeq.clear();
     for (const book of this.books.values()) book.reset();
-    void Promise.allSettled([...this.subscriptions.values()].map((s) => this.subscribe(s))).then(
-      () => {
-        for (const listener of this.resubscribeListeners) listener();
-      },
-    );
+    const resubscribed = [...this.subscriptions]
+      .filter(([key]) => !this.unanswered.has(key))
+      .map(([key, subscription]) => this.resubscribe(key, subscription));
+    void Promise.all(resubscribed).then((outcomes) => {
+      if (connection !== this.connections || this.closed) return;
+      const subscriptions = outcomes.filter((r): r is Recovery => r !== undefined);
+      const lost = subscriptions.filter((r) => !r.recovered && !this.isKeptBook(r.key));
+      const outcome: ReconnectRecovery = {
+        at: Date.now(),
+        recovered: lost.length === 0,
+        missed: subscriptions.reduce((sum, r) => sum + (r.missed ?? 0), 0),
+        subscriptions,
+        lost,
+      };
+      this.lastReconnect.set(outcome);
+      for (const listener of [...this.resubscribeListeners]) listener(outcome);
+    });
+  }
+
+  /** Makes one subscription again after a reconnect, from the last position it received. */
+  private async resubscribe(
+    key: string,
+    subscription: Subscription,
+  ): Promise<Recovery | undefined> {
+    const since = this.positions.get(key);
+    let recovery: Recovery | undefined;
+    try {
+      await this.subscribeCommand(key, subscription, since, (outcome, position) => {
+        recovery = {
+          key,
+          subscription,
+          cause: 'reconnect',
+          ...outcome,
+          ...(since ? { since } : {}),
+          ...(position ? { position } : {}),
+          at: Date.now(),
+        };
+        this.tellRecovery(recovery);
+      });
+      return recovery;
+    } catch (error) {
+      // Refused now (e.g. the token no longer allows it): the subscription is gone. A lost
+      // connection keeps it: the next reconnect makes it again.
+      if (error instanceof RealtimeClientError && this.subscriptions.get(key) === subscription) {
+        this.subscriptions.delete(key);
+        this.positions.forget(key);
+        this.forgetRecovery(key);
+      }
+      return undefined;
+    }
+  }
+
+  private tellRecovery(recovery: Recovery): void {
+    const recoveries = new Map(this.recoveries.value);
+    recoveries.set(recovery.key, recovery);
+    this.recoveries.set(recoveries);
+    for (const listener of [...this.recoveryListeners]) listener(recovery);
+  }
+
+  private forgetRecovery(key: string): void {
+    if (!this.recoveries.value.has(key)) return;
+    const recoveries = new Map(this.recoveries.value);
+    recoveries.delete(key);
+    this.recoveries.set(recoveries);
+  }
+
+  /** Whether `key` is an order book `orderBook()` keeps (it restarts from a snapshot by itself). */
+  private isKeptBook(key: string): boolean {
+    for (const symbol of this.books.keys())
+      if (subscriptionKey({ channel: 'orderbook', symbol }) === key) return true;
+    return false;
   }
 
   private onDisconnect(reason: string): void {
@@ -326,7 +516,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     });
   }
 
-  /** One domain event, alone or out of a batch: checked for a gap, then handed to its handlers. */
+  /** One domain event, alone or out of a batch: its position noted, then handed to its handlers. */
   private receive(event: string, envelope: DeliveredEnvelope): void {
     this.track(envelope);
     const handlers = this.handlers.get(event);
@@ -334,19 +524,27 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   }
 
   private track(envelope: DeliveredEnvelope): void {
-    if (
-      typeof envelope !== 'object' ||
-      envelope === null ||
-      typeof envelope.seq !== 'number' ||
-      !envelope.channel
-    )
-      return;
+    if (typeof envelope !== 'object' || envelope === null || !envelope.channel) return;
+    const position = positionOf(envelope);
+    if (!position) return;
     const key = this.keyOfEnvelope(envelope);
-    const last = this.lastSeq.get(key);
-    this.lastSeq.set(key, envelope.seq);
-    if (envelope.replay || last === undefined || envelope.seq === last + 1) return;
-    const gap = { key, expected: last + 1, received: envelope.seq };
-    for (const listener of this.gapListeners) listener(gap);
+    const subscription = this.subscriptions.get(key);
+    if (!subscription) return;
+    const arrival = this.positions.received(key, position, envelope.replay === true);
+    if (arrival.kind === 'gap') {
+      for (const listener of [...this.gapListeners]) listener(arrival.gap);
+    } else if (arrival.kind === 'reset') {
+      this.tellRecovery({
+        key,
+        subscription,
+        cause: 'reset',
+        recovered: false,
+        reason: 'epoch_changed',
+        since: arrival.previous,
+        position: arrival.position,
+        at: Date.now(),
+      });
+    }
   }
 
   /** Notes the key field of a keyed subscription's channel; returns what undoes it. */
@@ -362,7 +560,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
         : this.keyFields.set(channel, before));
   }
 
-  /** The subscription key of the room `envelope` came from (see `keyOf`). */
+  /** The subscription key of the room `envelope` came from (see `subscriptionKey`). */
   private keyOfEnvelope(envelope: DeliveredEnvelope): string {
     if (envelope.symbol === undefined) return envelope.channel;
     const symbol = envelope.symbol === 'all' ? 'ALL' : envelope.symbol;
@@ -373,14 +571,16 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
       : `${envelope.channel}:${symbol}:${String(key)}`;
   }
 
+  /** A book that cannot be trusted starts over from a fresh snapshot: no `since`. */
   private async resync(
     book: OrderBookSync,
     subscription: MarketSubscription,
     _reason: StaleReason,
   ): Promise<void> {
+    const key = subscriptionKey(subscription);
     await this.command('unsubscribe', subscription).catch(() => undefined);
     book.reset();
-    this.lastSeq.delete(keyOf(subscription));
-    await this.command('subscribe', subscription).catch(() => undefined);
+    this.positions.forget(key);
+    await this.subscribeCommand(key, subscription).catch(() => undefined);
   }
 }

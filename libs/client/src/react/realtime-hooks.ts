@@ -10,13 +10,16 @@ import {
 import type { RealtimeEventPayloads } from '../../../realtime/src/events/event-catalogue.js';
 import type { BookLevel } from '../../../realtime/src/market/order-book.js';
 import type { OrderBookSyncState } from '../order-book-sync.js';
-import type {
-  ClientEventName,
-  ConnectionState,
-  EventEnvelope,
-  PayloadMap,
-  RealtimeClient,
-  Subscription,
+import {
+  subscriptionKey,
+  type ClientEventName,
+  type ConnectionState,
+  type EventEnvelope,
+  type PayloadMap,
+  type ReconnectRecovery,
+  type RealtimeClient,
+  type Recovery,
+  type Subscription,
 } from '../realtime-client.js';
 
 // One context for every payload map: the hooks' type parameter says what the client was made with.
@@ -44,12 +47,20 @@ function useClient<P extends PayloadMap>(): RealtimeClient<P> {
   return client as unknown as RealtimeClient<P>;
 }
 
-/** The client, its connection state and the signed-in user, re-rendering when they change. */
-export function useRealtime<P extends PayloadMap = RealtimeEventPayloads>(): {
+/** What `useRealtime` returns. */
+export interface RealtimeView<P extends PayloadMap = RealtimeEventPayloads> {
   client: RealtimeClient<P>;
   state: ConnectionState;
   userId: string | null;
-} {
+  /** The last reconnect's outcome: what was recovered, what was lost; null before any. */
+  recovery: ReconnectRecovery | null;
+}
+
+/**
+ * The client, its connection state, the signed-in user and the last reconnect's recovery,
+ * re-rendering when they change.
+ */
+export function useRealtime<P extends PayloadMap = RealtimeEventPayloads>(): RealtimeView<P> {
   const client = useClient<P>();
   const state = useSyncExternalStore(
     (change) => client.state.subscribe(change),
@@ -59,7 +70,25 @@ export function useRealtime<P extends PayloadMap = RealtimeEventPayloads>(): {
     (change) => client.userId.subscribe(change),
     () => client.userId.value,
   );
-  return { client, state, userId };
+  const recovery = useSyncExternalStore(
+    (change) => client.lastReconnect.subscribe(change),
+    () => client.lastReconnect.value,
+  );
+  return { client, state, userId, recovery };
+}
+
+/**
+ * The latest `Recovery` of one subscription (after a reconnect, or a reset of its room's
+ * stream), or null while it has had none. `recovered: false` means messages are gone: show
+ * it, and refetch what you built from that subscription (private channels: from your API).
+ */
+export function useRecovery(subscription: Subscription | null): Recovery | null {
+  const client = useClient<PayloadMap>();
+  const key = subscription ? subscriptionKey(subscription) : undefined;
+  return useSyncExternalStore(
+    (change) => client.recoveries.subscribe(change),
+    () => (key === undefined ? null : (client.recoveries.value.get(key) ?? null)),
+  );
 }
 
 // Two components may share one subscription: it ends when the last of them unmounts.
@@ -101,6 +130,9 @@ function fromRoom(
 
 /**
  * Subscribes while mounted and returns the latest `keep` envelopes of `event`, newest first.
+ * After a reconnect that recovered, the missed envelopes come in as if never missed; one
+ * that did not recover (or a reset of the room's stream) empties the list, which the
+ * replayed current state then refills (private channels stay empty until new events).
  * Pass `null` as the subscription to wait (e.g. until signed in). For a host's events, give
  * the client's payload map first (`useChannel<HostPayloads, 'funding.rate'>`), or take the
  * hooks from `realtimeHooks<HostPayloads>()`, which infer the event.
@@ -120,8 +152,14 @@ export function useChannel<
       if (!fromRoom(subscription, envelope as unknown as Readonly<Record<string, unknown>>)) return;
       setEnvelopes((previous) => [envelope, ...previous].slice(0, keep));
     });
+    const room = subscriptionKey(subscription);
+    // Told before the replayed state arrives: what was shown may have a hole, start over.
+    const stopRecovery = client.onRecovery((recovery) => {
+      if (recovery.key === room && !recovery.recovered) setEnvelopes([]);
+    });
     return () => {
       stop();
+      stopRecovery();
       release();
     };
     // The subscription is compared by value, through its key.
@@ -165,13 +203,14 @@ export function useOrderBook(
  */
 export function realtimeHooks<P extends PayloadMap>(): {
   RealtimeProvider: (props: { client: RealtimeClient<P>; children?: ReactNode }) => ReactNode;
-  useRealtime: () => { client: RealtimeClient<P>; state: ConnectionState; userId: string | null };
+  useRealtime: () => RealtimeView<P>;
   useChannel: <E extends ClientEventName<P>>(
     subscription: Subscription | null,
     event: E,
     keep?: number,
   ) => Array<EventEnvelope<P, E>>;
   useOrderBook: typeof useOrderBook;
+  useRecovery: typeof useRecovery;
 } {
   return {
     RealtimeProvider: RealtimeProvider<P>,
@@ -182,5 +221,6 @@ export function realtimeHooks<P extends PayloadMap>(): {
       keep?: number,
     ) => useChannel<P, E>(subscription, event, keep),
     useOrderBook,
+    useRecovery,
   };
 }

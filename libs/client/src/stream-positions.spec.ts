@@ -1,0 +1,127 @@
+import { describe, expect, it } from '@jest/globals';
+import { StreamPositions, positionOf } from './stream-positions.js';
+
+const KEY = 'trades:BTCUSDT';
+const at = (offset: number, epoch = 'e1') => ({ offset, epoch });
+
+describe('StreamPositions', () => {
+  it('follows a live stream offset by offset and tells a gap within the epoch', () => {
+    const positions = new StreamPositions();
+    expect(positions.received(KEY, at(7), false)).toEqual({ kind: 'first' });
+    expect(positions.received(KEY, at(8), false)).toEqual({ kind: 'next' });
+    expect(positions.received(KEY, at(11), false)).toEqual({
+      kind: 'gap',
+      gap: { key: KEY, epoch: 'e1', expected: 9, received: 11 },
+    });
+    expect(positions.received(KEY, at(12), false)).toEqual({ kind: 'next' });
+    // A repeated offset is no continuation either.
+    expect(positions.received(KEY, at(12), false)).toEqual({
+      kind: 'gap',
+      gap: { key: KEY, epoch: 'e1', expected: 13, received: 12 },
+    });
+    expect(positions.get(KEY)).toEqual(at(12));
+  });
+
+  it('tells a live message of another epoch as a reset, not a gap', () => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(40), false);
+    expect(positions.received(KEY, at(1, 'e2'), false)).toEqual({
+      kind: 'reset',
+      previous: at(40),
+      position: at(1, 'e2'),
+    });
+    expect(positions.received(KEY, at(2, 'e2'), false)).toEqual({ kind: 'next' });
+  });
+
+  it('lets replayed messages set the position (the next live one is one more)', () => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(3), false);
+    expect(positions.received(KEY, at(90, 'e2'), true)).toEqual({ kind: 'replay' });
+    expect(positions.received(KEY, at(90, 'e2'), true)).toEqual({ kind: 'replay' });
+    expect(positions.received(KEY, at(91, 'e2'), false)).toEqual({ kind: 'next' });
+  });
+
+  it('takes the position of a fresh subscribe answer, and forgets it when there is none', () => {
+    const positions = new StreamPositions();
+    expect(positions.answered(KEY, { position: at(5) })).toBeUndefined();
+    expect(positions.get(KEY)).toEqual(at(5));
+    expect(positions.received(KEY, at(6), false)).toEqual({ kind: 'next' });
+    // The gateway could not tell (its Redis was down): nothing to check the next one against.
+    expect(positions.answered(KEY, {})).toBeUndefined();
+    expect(positions.get(KEY)).toBeUndefined();
+    expect(positions.received(KEY, at(2, 'e9'), false)).toEqual({ kind: 'first' });
+  });
+
+  it('after a recovered resubscribe, expects the missed messages from since + 1, and counts them', () => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(10), false);
+    const since = positions.get(KEY)!;
+    expect(positions.answered(KEY, { position: at(13), recovered: true }, since)).toEqual({
+      recovered: true,
+      missed: 3,
+    });
+    expect(positions.get(KEY)).toEqual(at(10));
+    for (const offset of [11, 12, 13, 14])
+      expect(positions.received(KEY, at(offset), false)).toEqual({ kind: 'next' });
+  });
+
+  it('recovered with nothing missed', () => {
+    const positions = new StreamPositions();
+    expect(positions.answered(KEY, { position: at(4), recovered: true }, at(4))).toEqual({
+      recovered: true,
+      missed: 0,
+    });
+  });
+
+  it.each([
+    ['epoch_changed', { position: at(2, 'e2'), recovered: false, reason: 'epoch_changed' }],
+    ['too_old', { position: at(5000), recovered: false, reason: 'too_old' }],
+    ['history_off', { position: at(77), recovered: false, reason: 'history_off' }],
+    ['unavailable', { position: undefined, recovered: false, reason: 'unavailable' }],
+  ] as const)('not recovered (%s): the position starts over from the answer', (reason, answer) => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(10), false);
+    expect(positions.answered(KEY, answer, at(10))).toEqual({ recovered: false, reason });
+    expect(positions.get(KEY)).toEqual(answer.position);
+    if (answer.position)
+      expect(positions.received(KEY, answer.position, true)).toEqual({ kind: 'replay' });
+  });
+
+  it('says unavailable for an answer to since that gives no usable reason', () => {
+    const positions = new StreamPositions();
+    expect(positions.answered(KEY, { position: at(1), reason: 'nope' as never }, at(0))).toEqual({
+      recovered: false,
+      reason: 'unavailable',
+    });
+  });
+
+  it('keeps subscriptions apart and hands out copies', () => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(1), false);
+    positions.received('user.orders', at(50, 'u'), false);
+    const copy = positions.get(KEY)!;
+    copy.offset = 99;
+    expect(positions.received(KEY, at(2), false)).toEqual({ kind: 'next' });
+    expect(positions.received('user.orders', at(51, 'u'), false)).toEqual({ kind: 'next' });
+    positions.forget(KEY);
+    expect(positions.get(KEY)).toBeUndefined();
+  });
+});
+
+describe('positionOf', () => {
+  it('reads an envelope or answer position and refuses what is not one', () => {
+    expect(positionOf({ offset: 0, epoch: 'x', other: 1 })).toEqual({ offset: 0, epoch: 'x' });
+    for (const bad of [
+      undefined,
+      null,
+      'x',
+      { offset: -1, epoch: 'x' },
+      { offset: 1.5, epoch: 'x' },
+      { offset: 2 ** 53, epoch: 'x' },
+      { offset: '1', epoch: 'x' },
+      { offset: 1 },
+      { seq: 1 },
+    ])
+      expect(positionOf(bad)).toBeUndefined();
+  });
+});
