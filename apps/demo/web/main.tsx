@@ -1,11 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { RealtimeClient } from '../../../libs/client/src/index.js';
+import { RealtimeClient, type ReconnectRecovery } from '../../../libs/client/src/index.js';
 import { realtimeHooks } from '../../../libs/client/src/react/index.js';
 import type { DemoPayloads } from '../src/simulator/demo-events.js';
 
 // Typed by the demo's catalogue: the built-in events and its own funding.rate and portfolio.update.
-const { RealtimeProvider, useChannel, useOrderBook, useRealtime } = realtimeHooks<DemoPayloads>();
+const { RealtimeProvider, useChannel, useOrderBook, useRealtime, useRecovery } =
+  realtimeHooks<DemoPayloads>();
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
 const USERS = ['alice', 'bob', 'carol'];
@@ -17,13 +18,41 @@ function tokenFor(user: string): () => Promise<string> {
   };
 }
 
+/** `last reconnect: recovered 3 messages`, or what was lost and why. */
+function describeRecovery(recovery: ReconnectRecovery): string {
+  if (recovery.recovered) {
+    const { missed } = recovery;
+    return `last reconnect: recovered ${missed} message${missed === 1 ? '' : 's'}`;
+  }
+  const byReason = new Map<string, string[]>();
+  for (const { key, reason } of recovery.lost) {
+    const keys = byReason.get(reason ?? 'unavailable') ?? [];
+    byReason.set(reason ?? 'unavailable', [...keys, key]);
+  }
+  const lost = [...byReason].map(([reason, keys]) => `${reason} (${keys.join(', ')})`);
+  return `last reconnect: not recovered: ${lost.join('; ')}`;
+}
+
 function Status() {
-  const { state, userId } = useRealtime();
+  const { state, userId, recovery } = useRealtime();
+  const at = recovery ? new Date(recovery.at).toLocaleTimeString() : '';
   return (
-    <span id="status" className={state}>
-      {state}
-      {userId ? ` as ${userId}` : ''}
-    </span>
+    <>
+      <span id="status" className={state}>
+        {state}
+        {userId ? ` as ${userId}` : ''}
+      </span>
+      {recovery && (
+        <small
+          id="recovery"
+          className={recovery.recovered ? 'recovered' : 'lost'}
+          style={{ color: recovery.recovered ? '#0a7d3b' : '#b3261e' }}
+          title={`at ${at}`}
+        >
+          {describeRecovery(recovery)}
+        </small>
+      )}
+    </>
   );
 }
 
@@ -173,7 +202,7 @@ function OrderTable({
     <table id={id}>
       <tbody>
         {envelopes.map(({ data }) => (
-          <tr key={String(data.orderId)} className={rowClass}>
+          <tr key={String(data.orderId)} className={rowClass} data-order-id={String(data.orderId)}>
             <td>{String(data.symbol)}</td>
             <td className={data.side === 'buy' ? 'up' : 'down'}>{String(data.side)}</td>
             <td>
@@ -191,6 +220,8 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
   const orders = useChannel(userId ? { channel: 'user.orders' } : null, 'order.created', 4);
   const fills = useChannel(userId ? { channel: 'user.orders' } : null, 'order.filled', 8);
   const [balance] = useChannel(userId ? { channel: 'user.balances' } : null, 'balance.updated');
+  // Private channels replay nothing: when a reconnect could not recover, say what may be missing.
+  const ordersRecovery = useRecovery(userId ? { channel: 'user.orders' } : null);
   const [user, setUser] = useState(USERS[0]!);
   return (
     <section>
@@ -210,6 +241,14 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
       <p>
         USDT: <strong id="balance">{balance?.data.free ?? '-'}</strong>
       </p>
+      {ordersRecovery && !ordersRecovery.recovered && (
+        <p id="orders-lost">
+          <small>
+            Orders before {new Date(ordersRecovery.at).toLocaleTimeString()} may be missing (
+            {ordersRecovery.reason}): an exchange front end refetches them from its REST API.
+          </small>
+        </p>
+      )}
       <h3>Orders placed</h3>
       <OrderTable id="orders" rowClass="order" envelopes={orders} />
       <h3>Fills</h3>

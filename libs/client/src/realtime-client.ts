@@ -132,19 +132,30 @@ export interface Recovery {
   at: number;
 }
 
+/**
+ * Whether what `recovery`'s subscription missed is gone for good, so whatever was built from
+ * it must be refetched: it was not recovered, and no replay stands in for it. A public
+ * channel without history (`history_off`: tickers, klines, ...) gets its current state
+ * replayed, which is all it ever promises, and an order book a fresh snapshot; private
+ * channels replay nothing.
+ */
+export function isLost(recovery: Recovery): boolean {
+  if (recovery.recovered) return false;
+  if (!('symbol' in recovery.subscription)) return true;
+  if (recovery.subscription.channel === 'orderbook') return false;
+  return recovery.reason !== 'history_off';
+}
+
 /** The outcome of one reconnect, once every subscription was made again. */
 export interface ReconnectRecovery {
   at: number;
-  /**
-   * True when nothing is lost: every subscription recovered what it missed, order books
-   * kept by `orderBook()` aside (they always restart from a snapshot, by themselves).
-   */
+  /** True when nothing is lost (see `isLost`): every subscription recovered or was restored. */
   recovered: boolean;
   /** Messages recovered, over every subscription. */
   missed: number;
   /** Every resubscribed subscription's outcome. */
   subscriptions: Recovery[];
-  /** Those whose missed messages are gone (order books kept by `orderBook()` not counted). */
+  /** Those whose missed messages are gone (`isLost`): refetch what you built from them. */
   lost: Recovery[];
 }
 
@@ -417,7 +428,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     void Promise.all(resubscribed).then((outcomes) => {
       if (connection !== this.connections || this.closed) return;
       const subscriptions = outcomes.filter((r): r is Recovery => r !== undefined);
-      const lost = subscriptions.filter((r) => !r.recovered && !this.isKeptBook(r.key));
+      const lost = subscriptions.filter(isLost);
       const outcome: ReconnectRecovery = {
         at: Date.now(),
         recovered: lost.length === 0,
@@ -475,13 +486,6 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     const recoveries = new Map(this.recoveries.value);
     recoveries.delete(key);
     this.recoveries.set(recoveries);
-  }
-
-  /** Whether `key` is an order book `orderBook()` keeps (it restarts from a snapshot by itself). */
-  private isKeptBook(key: string): boolean {
-    for (const symbol of this.books.keys())
-      if (subscriptionKey({ channel: 'orderbook', symbol }) === key) return true;
-    return false;
   }
 
   private onDisconnect(reason: string): void {

@@ -11,6 +11,7 @@ import type { RealtimeEventPayloads } from '../../../realtime/src/events/event-c
 import type { BookLevel } from '../../../realtime/src/market/order-book.js';
 import type { OrderBookSyncState } from '../order-book-sync.js';
 import {
+  isLost,
   subscriptionKey,
   type ClientEventName,
   type ConnectionState,
@@ -130,9 +131,10 @@ function fromRoom(
 
 /**
  * Subscribes while mounted and returns the latest `keep` envelopes of `event`, newest first.
- * After a reconnect that recovered, the missed envelopes come in as if never missed; one
- * that did not recover (or a reset of the room's stream) empties the list, which the
- * replayed current state then refills (private channels stay empty until new events).
+ * After a reconnect that recovered, the missed envelopes come in as if never missed; when
+ * they are lost (`isLost`: not recovered, or the room's stream was reset) the list empties,
+ * and the replayed current state refills it (private channels: the next events). Channels
+ * without history (tickers, klines) keep their list and take the replayed latest value.
  * Pass `null` as the subscription to wait (e.g. until signed in). For a host's events, give
  * the client's payload map first (`useChannel<HostPayloads, 'funding.rate'>`), or take the
  * hooks from `realtimeHooks<HostPayloads>()`, which infer the event.
@@ -153,9 +155,9 @@ export function useChannel<
       setEnvelopes((previous) => [envelope, ...previous].slice(0, keep));
     });
     const room = subscriptionKey(subscription);
-    // Told before the replayed state arrives: what was shown may have a hole, start over.
+    // Told before the replayed state arrives: what is shown has a hole, start over.
     const stopRecovery = client.onRecovery((recovery) => {
-      if (recovery.key === room && !recovery.recovered) setEnvelopes([]);
+      if (recovery.key === room && isLost(recovery)) setEnvelopes([]);
     });
     return () => {
       stop();
