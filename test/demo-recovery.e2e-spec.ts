@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import { Recorder, command, until } from './support/gateway-harness.js';
+import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUTPUT = 'test-output';
+const USER = 'carol';
+
+/**
+ * The page's network: a TCP relay from a port of its own to the demo. Offline, it cuts every
+ * connection it carries and refuses new ones, as a lost network would; online, it relays
+ * again. (Chromium's offline emulation leaves open WebSockets alone.)
+ */
+class Network {
+  private readonly server: Server;
+  private readonly open = new Set<TcpSocket>();
+  private offline = false;
+  port = 0;
+
+  constructor(private readonly target: number) {
+    this.server = createServer((client) => {
+      if (this.offline) return void client.destroy();
+      const upstream = connect(this.target, '127.0.0.1');
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        this.open.add(from);
+        from.pipe(to);
+        from.on('error', () => to.destroy());
+        from.on('close', () => {
+          this.open.delete(from);
+          to.destroy();
+        });
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  goOffline(): void {
+    this.offline = true;
+    for (const socket of this.open) socket.destroy();
+  }
+
+  goOnline(): void {
+    this.offline = false;
+  }
+
+  async stop(): Promise<void> {
+    this.goOffline();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+describe('demo page: nothing lost across a reconnect (Debian chromium via playwright-core)', () => {
+  let demo: RunningProcess;
+  let demoUrl: string;
+  let network: Network;
+  let browser: Browser;
+  let page: Page;
+  let observer: Socket;
+  let fills: Recorder;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    }
+    mkdirSync(OUTPUT, { recursive: true });
+    const port = await freePort();
+    demoUrl = `http://127.0.0.1:${port}`;
+    demo = await startProcess(
+      'dist/apps/demo/src/main.js',
+      { PORT: String(port), HOST: '127.0.0.1' },
+      /live market on/,
+    );
+    network = new Network(port);
+    await network.start();
+    // The same user on a connection of its own that stays up: what the demo published for them.
+    const { token } = (await (await fetch(`${demoUrl}/demo/token?user=${USER}`)).json()) as any;
+    observer = io(`${demoUrl}/ws`, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token },
+    });
+    fills = new Recorder(observer, ['order.filled']);
+    await new Promise((resolve, reject) => {
+      observer.once('connected', resolve);
+      observer.once('connect_error', reject);
+    });
+    expect(await command(observer, 'subscribe.private', { channel: 'user.orders' })).toMatchObject({
+      ok: true,
+      channel: 'user.orders',
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      // Chromium reports each refused reconnect attempt while offline; nothing else may show.
+      if (/ERR_CONNECTION_(CLOSED|RESET|REFUSED)|WebSocket connection to/.test(message.text()))
+        return;
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await page.goto(`http://127.0.0.1:${network.port}/`);
+  }, 60_000);
+
+  afterAll(async () => {
+    observer?.disconnect();
+    await browser?.close();
+    await network?.stop();
+    await demo?.stop();
+  });
+
+  /** The order ids of the fills the page shows, newest first. */
+  const pageFills = () =>
+    page.$$eval('#fills tr.fill', (rows) => rows.map((row) => row.getAttribute('data-order-id')));
+  /** The order ids of the last `count` fills the demo published for the user, newest first. */
+  const publishedFills = (count: number) =>
+    fills
+      .payloads('order.filled')
+      .map((envelope) => String(envelope.data.orderId))
+      .reverse()
+      .slice(0, count);
+
+  it('shows a fill published while it was offline exactly once when back, and says it recovered', async () => {
+    await page.selectOption('#user', USER);
+    await page.click('#signin');
+    await page.waitForFunction(
+      (user) => document.querySelector('#status')?.textContent === `connected as ${user}`,
+      USER,
+      { timeout: 10_000 },
+    );
+    await page.waitForSelector('#fills tr.fill', { timeout: 30_000 });
+    expect(await page.$('#recovery')).toBeNull();
+
+    network.goOffline();
+    await page.waitForSelector('#status.reconnecting', { timeout: 10_000 });
+    const before = fills.payloads('order.filled').length;
+    // The simulator fills an order of the user every few seconds: wait for one while offline.
+    await until(
+      () => fills.payloads('order.filled').length > before,
+      30_000,
+      'a fill while offline',
+    );
+    const missed = fills
+      .payloads('order.filled')
+      .slice(before)
+      .map((envelope) => String(envelope.data.orderId));
+    expect(await pageFills()).not.toContain(missed[0]);
+    expect(await page.textContent('#status')).toBe(`reconnecting as ${USER}`);
+
+    network.goOnline();
+    await page.waitForFunction(
+      (user) => document.querySelector('#status')?.textContent === `connected as ${user}`,
+      USER,
+      { timeout: 15_000 },
+    );
+    await page.waitForSelector('#recovery', { timeout: 10_000 });
+    expect(await page.textContent('#recovery')).toMatch(
+      /^last reconnect: recovered [1-9]\d* messages?$/,
+    );
+    expect(await page.$('#orders-lost')).toBeNull();
+    for (const orderId of missed) {
+      expect(await page.$$(`#fills tr.fill[data-order-id="${orderId}"]`)).toHaveLength(1);
+    }
+    // The list is the user's fills as published: newest first, none missing, none twice.
+    await until(
+      async () => {
+        const shown = await pageFills();
+        return JSON.stringify(shown) === JSON.stringify(publishedFills(shown.length));
+      },
+      5000,
+      "the page's fills to be the published ones",
+    );
+    await page.screenshot({ path: `${OUTPUT}/demo-recovery.png`, fullPage: true });
+  }, 90_000);
+
+  it('logged no console error or warning', () => {
+    expect(problems).toEqual([]);
+  });
+});
