@@ -72,11 +72,12 @@ describe('client SDK typed by a host catalogue, against the real gateway', () =>
     realtime.emit('funding.rate', { symbol: 'BTCUSDT', rate: '0.0009' });
     const { sdk, seen, gaps } = await client(server.url);
 
+    const position = { offset: expect.any(Number), epoch: expect.any(String) };
     expect(await subscribeAll(sdk)).toEqual([
-      { ok: true, channel: 'funding', symbol: 'BTCUSDT' },
-      { ok: true, channel: 'prices', symbol: 'ETHUSDT', chain: '1' },
-      { ok: true, channel: 'prices', symbol: 'ETHUSDT', chain: '137' },
-      { ok: true, channel: 'user.portfolio' },
+      { ok: true, channel: 'funding', symbol: 'BTCUSDT', position },
+      { ok: true, channel: 'prices', symbol: 'ETHUSDT', chain: '1', position },
+      { ok: true, channel: 'prices', symbol: 'ETHUSDT', chain: '137', position },
+      { ok: true, channel: 'user.portfolio', position },
     ]);
     publishRound(realtime, 1);
     await until(
@@ -88,7 +89,7 @@ describe('client SDK typed by a host catalogue, against the real gateway', () =>
     expect(seen.prices.filter((p) => p.startsWith('1 '))).toEqual(['1 1001', '1 1002']);
     expect(seen.prices.filter((p) => p.startsWith('137 '))).toEqual(['137 1371', '137 1372']);
     expect(seen.portfolio).toEqual(['1250.5']);
-    // Each chain is a room of its own with its own seq: none of them skipped one.
+    // Each chain is a room of its own with its own offsets: none of them skipped one.
     expect(gaps).toEqual([]);
 
     await sdk.unsubscribe({ channel: 'prices', symbol: 'ETHUSDT', chain: '1' });

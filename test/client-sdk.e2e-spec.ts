@@ -41,6 +41,7 @@ describe('client SDK: RealtimeClient against the real gateway', () => {
       ok: true,
       channel: 'trades',
       symbol: 'SDKUSDT',
+      position: { offset: 0, epoch: expect.any(String) },
     });
     const trades: number[] = [];
     sdk.on('trade', (envelope) => trades.push(envelope.data.tradeId as number));
@@ -144,6 +145,12 @@ describe('client SDK: RealtimeClient against the real gateway', () => {
     upstream.apply('bids', bids);
     upstream.apply('asks', asks);
     server.emitter.emit(RealtimeEvent.OrderBookSnapshot, { symbol, lastUpdateId, bids, asks });
+    const sent: Array<{ event: string; payload: unknown }> = [];
+    (
+      sdk as unknown as { socket: { onAnyOutgoing: (l: (...a: any[]) => void) => void } }
+    ).socket.onAnyOutgoing((event: string, payload: unknown) => {
+      if (event.startsWith('subscribe')) sent.push({ event, payload });
+    });
     const book = sdk.orderBook(symbol);
     const gaps: Gap[] = [];
     sdk.onGap((gap) => gaps.push(gap));
@@ -204,9 +211,13 @@ describe('client SDK: RealtimeClient against the real gateway', () => {
     expect(dropped).toBe(true);
     expect(gaps[0]).toEqual({
       key: `orderbook:${symbol}`,
+      epoch: expect.any(String),
       expected: expect.any(Number),
       received: expect.any(Number),
     });
+    expect(gaps[0]!.received).toBeGreaterThan(gaps[0]!.expected);
+    // The resync asks for a fresh snapshot: no `since`.
+    expect(sent.at(-1)).toEqual({ event: 'subscribe', payload: { channel: 'orderbook', symbol } });
     expect(book.bids(Infinity)).toEqual(upstream.sorted('bids'));
     expect(book.asks(Infinity)).toEqual(upstream.sorted('asks'));
   }, 30_000);

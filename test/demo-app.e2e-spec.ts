@@ -70,8 +70,10 @@ describe('demo app (npm start)', () => {
       'ETHUSDT',
       'SOLUSDT',
     ]);
-    const seqs = recorder.payloads('ticker.update').map((e) => e.seq);
-    expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+    const tickers1 = recorder.payloads('ticker.update').filter((e) => e.symbol === 'BTCUSDT');
+    const offsets = tickers1.map((e) => e.offset);
+    expect(offsets).toEqual(offsets.map((_, i) => offsets[0] + i));
+    expect(new Set(tickers1.map((e) => e.epoch)).size).toBe(1);
     expect(demo.output()).not.toContain('Refused');
   });
 
@@ -94,6 +96,7 @@ describe('demo app (npm start)', () => {
         expect(await command(alice, 'subscribe.private', { channel })).toEqual({
           ok: true,
           channel,
+          position: { offset: expect.any(Number), epoch: expect.any(String) },
         });
       }
       for (const event of ['order.created', 'balance.locked'])

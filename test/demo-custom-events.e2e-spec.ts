@@ -47,6 +47,7 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
       ok: true,
       channel: 'funding',
       symbol: 'ETHUSDT',
+      position: { offset: expect.any(Number), epoch: expect.any(String) },
     });
     const [current] = await recorder.waitFor('funding.rate', 1, 2000);
     expect(current).toMatchObject({
@@ -55,9 +56,13 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
       symbol: 'ETHUSDT',
       replay: true,
     });
-    // The simulator publishes every 3 s: two more, each one more in seq.
+    // The simulator publishes every 3 s: two more, each one more in offset, in the same epoch.
     const envelopes = await recorder.waitFor('funding.rate', 3, 10_000);
-    expect(envelopes.slice(1).map((e) => e.seq)).toEqual([current.seq + 1, current.seq + 2]);
+    expect(envelopes.slice(1).map((e) => e.offset)).toEqual([
+      current.offset + 1,
+      current.offset + 2,
+    ]);
+    expect(envelopes.map((e) => e.epoch)).toEqual(envelopes.map(() => current.epoch));
     for (const { data, ts } of envelopes) {
       expect(data.symbol).toBe('ETHUSDT');
       expect(data.rate).toMatch(/^-?0\.\d{6}$/);
@@ -82,6 +87,7 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
       expect(await command(socket, 'subscribe.private', { channel })).toEqual({
         ok: true,
         channel,
+        position: { offset: expect.any(Number), epoch: expect.any(String) },
       });
     }
     const anonymous = await connect();
