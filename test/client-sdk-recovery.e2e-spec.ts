@@ -236,6 +236,50 @@ describe('client SDK: nothing lost across reconnects, against the real gateway',
     expect(sdk.recoveries.value.get('user.orders')).toBe(byKey['user.orders']);
   }, 30_000);
 
+  it('keeps its subscriptions when the connection drops again while it resubscribes, and recovers on the next', async () => {
+    const server = await gateway();
+    const net = await network(server);
+    const { sdk, got, recoveries, gaps, reconnects, sent } = await sdkClient(net.url);
+    await sdk.subscribe(TRADES);
+    await sdk.subscribe(ORDERS);
+    trade(server, 1);
+    fill(server, 1);
+    await until(() => got.trades.length === 1 && got.orders.length === 1, 3000, 'live events');
+    const published = await observer(server);
+
+    net.goOffline();
+    await until(() => sdk.state.value === 'reconnecting', 5000, 'the connection to drop');
+    trade(server, 2);
+    fill(server, 2);
+    await published.seen('trade', 1);
+    await published.seen('order.filled', 1);
+    // Back for a moment only: cut again as soon as the client is greeted, before any answer.
+    let greeted = 0;
+    const stop = sdk.state.subscribe((state) => {
+      if (state === 'connected' && ++greeted === 1) net.goOffline();
+    });
+    net.goOnline();
+    await until(() => greeted === 1, 15_000, 'the first reconnect');
+    await until(() => sdk.state.value === 'reconnecting', 5000, 'the second drop');
+    trade(server, 3);
+    await published.seen('trade', 2);
+    net.goOnline();
+    await until(() => reconnects.length === 1, 15_000, 'the second reconnect');
+    stop();
+    trade(server, 4);
+    fill(server, 3);
+    await until(() => got.trades.length >= 4 && got.orders.length >= 3, 3000, 'live events after');
+    expect(got.trades.map((t) => t.id)).toEqual(range(1, 4));
+    expect(got.orders.map((o) => o.id)).toEqual(range(1, 3));
+    expect(gaps).toEqual([]);
+    expect(sent.filter((c) => c.payload.channel === 'trades')).toHaveLength(3);
+    expect(reconnects).toEqual([expect.objectContaining({ recovered: true, missed: 3 })]);
+    expect(recoveries.map((r) => [r.key, r.recovered, r.missed]).sort()).toEqual([
+      [`trades:${SYMBOL}`, true, 2],
+      ['user.orders', true, 1],
+    ]);
+  }, 45_000);
+
   it('resumes on another instance: the missed messages come from the stream the instances share in Redis', async () => {
     const redis = new RedisServer(await freePort());
     redises.push(redis);

@@ -426,7 +426,8 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
       .filter(([key]) => !this.unanswered.has(key))
       .map(([key, subscription]) => this.resubscribe(key, subscription));
     void Promise.all(resubscribed).then((outcomes) => {
-      if (connection !== this.connections || this.closed) return;
+      // Cut off again before every answer came: the next reconnect tells its outcome.
+      if (connection !== this.connections || this.closed || !this.socket.connected) return;
       const subscriptions = outcomes.filter((r): r is Recovery => r !== undefined);
       const lost = subscriptions.filter(isLost);
       const outcome: ReconnectRecovery = {
@@ -446,7 +447,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     key: string,
     subscription: Subscription,
   ): Promise<Recovery | undefined> {
-    const since = this.positions.get(key);
+    const since = this.positions.since(key);
     let recovery: Recovery | undefined;
     try {
       await this.subscribeCommand(key, subscription, since, (outcome, position) => {

@@ -108,6 +108,20 @@ describe('StreamPositions', () => {
   });
 });
 
+describe('StreamPositions.since', () => {
+  it('is the last position when the gateway takes it as since, else none', () => {
+    const positions = new StreamPositions();
+    expect(positions.since(KEY)).toBeUndefined();
+    positions.received(KEY, at(4, 'x'.repeat(64)), false);
+    expect(positions.since(KEY)).toEqual(at(4, 'x'.repeat(64)));
+    positions.received(KEY, at(5, 'x'.repeat(65)), true);
+    expect(positions.since(KEY)).toBeUndefined();
+    positions.received(KEY, at(6, ''), true);
+    expect(positions.since(KEY)).toBeUndefined();
+    expect(positions.get(KEY)).toEqual(at(6, ''));
+  });
+});
+
 describe('positionOf', () => {
   it('reads an envelope or answer position and refuses what is not one', () => {
     expect(positionOf({ offset: 0, epoch: 'x', other: 1 })).toEqual({ offset: 0, epoch: 'x' });

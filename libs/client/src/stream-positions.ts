@@ -80,6 +80,17 @@ export class StreamPositions {
     return position && { ...position };
   }
 
+  /**
+   * What a resubscribe sends as `since`: the last position, when the gateway would take it
+   * (an epoch of 1-64 characters); otherwise none, and the subscribe starts afresh.
+   */
+  since(key: string): StreamPosition | undefined {
+    const position = this.get(key);
+    return position && position.epoch.length >= 1 && position.epoch.length <= 64
+      ? position
+      : undefined;
+  }
+
   forget(key: string): void {
     this.positions.delete(key);
   }
