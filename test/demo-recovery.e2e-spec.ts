@@ -13,7 +13,8 @@ const USER = 'carol';
 /**
  * The page's network: a TCP relay from a port of its own to the demo. Offline, it cuts every
  * connection it carries and refuses new ones, as a lost network would; online, it relays
- * again. (Chromium's offline emulation leaves open WebSockets alone.)
+ * again, to `target` (a restarted demo). (Chromium's offline emulation leaves open
+ * WebSockets alone.)
  */
 class Network {
   private readonly server: Server;
@@ -21,7 +22,7 @@ class Network {
   private offline = false;
   port = 0;
 
-  constructor(private readonly target: number) {
+  constructor(public target: number) {
     this.server = createServer((client) => {
       if (this.offline) return void client.destroy();
       const upstream = connect(this.target, '127.0.0.1');
@@ -125,6 +126,38 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
     await page.goto(`http://127.0.0.1:${network.port}/`);
   }, 60_000);
 
+  /** Starts the demo (npm start) on a port of its own; returns the port. */
+  async function startDemo(): Promise<number> {
+    const port = await freePort();
+    demoUrl = `http://127.0.0.1:${port}`;
+    demo = await startProcess(
+      'dist/apps/demo/src/main.js',
+      { PORT: String(port), HOST: '127.0.0.1' },
+      /live market on/,
+    );
+    return port;
+  }
+
+  /** The same user on a connection of its own that stays up: what the demo publishes for them. */
+  async function observe(): Promise<void> {
+    observer?.disconnect();
+    const { token } = (await (await fetch(`${demoUrl}/demo/token?user=${USER}`)).json()) as any;
+    observer = io(`${demoUrl}/ws`, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token },
+    });
+    fills = new Recorder(observer, ['order.filled']);
+    await new Promise((resolve, reject) => {
+      observer.once('connected', resolve);
+      observer.once('connect_error', reject);
+    });
+    expect(await command(observer, 'subscribe.private', { channel: 'user.orders' })).toMatchObject({
+      ok: true,
+      channel: 'user.orders',
+    });
+  }
+
   afterAll(async () => {
     observer?.disconnect();
     await browser?.close();
@@ -194,6 +227,50 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
       "the page's fills to be the published ones",
     );
     await page.screenshot({ path: `${OUTPUT}/demo-recovery.png`, fullPage: true });
+  }, 90_000);
+
+  it('after the demo restarted while it was offline, says what was not recovered and why, and starts its fills over', async () => {
+    network.goOffline();
+    await page.waitForSelector('#status.reconnecting', { timeout: 10_000 });
+    const before = demo;
+    network.target = await startDemo();
+    expect(await before.stop()).toBe('SIGTERM');
+    await observe();
+
+    network.goOnline();
+    await page.waitForFunction(
+      () =>
+        /^last reconnect: not recovered: /.test(
+          document.querySelector('#recovery')?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 15_000 },
+    );
+    const said = await page.textContent('#recovery');
+    expect(said).toMatch(/epoch_changed \([^)]*user\.orders/);
+    expect(said).not.toContain('orderbook:');
+    expect(await page.textContent('#orders-lost')).toMatch(
+      /may be missing \(epoch_changed\): an exchange front end refetches them from its REST API\.$/,
+    );
+    // The fills of before are gone from the list; what it shows is the new demo's, newest first.
+    await until(
+      async () => {
+        const shown = await pageFills();
+        return (
+          shown.length > 0 && JSON.stringify(shown) === JSON.stringify(publishedFills(shown.length))
+        );
+      },
+      30_000,
+      "the page's fills to be the restarted demo's",
+    );
+    await page.screenshot({ path: `${OUTPUT}/demo-recovery-lost.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${OUTPUT}/demo-recovery-phone.png`, fullPage: true });
   }, 90_000);
 
   it('logged no console error or warning', () => {
