@@ -45,7 +45,7 @@ describe('batched delivery (auth.batch: true) against the real gateway', () => {
     expect(plainEvents.payloads('batch')).toEqual([]);
     expect(batch).toEqual(plainEvents.payloads('trade'));
     expect(
-      batch.map((envelope: any) => [envelope.event, envelope.seq, envelope.data.tradeId]),
+      batch.map((envelope: any) => [envelope.event, envelope.offset, envelope.data.tradeId]),
     ).toEqual([
       ['trade', 1, 1],
       ['trade', 2, 2],
@@ -73,7 +73,7 @@ describe('batched delivery (auth.batch: true) against the real gateway', () => {
     await roundTrip(batched);
     const batches = batchedEvents.payloads('batch');
     expect(batches.map((batch) => batch.length)).toEqual([MAX_BATCH, MAX_BATCH, 7]);
-    expect(batches.flat().map((envelope: any) => envelope.seq)).toEqual(
+    expect(batches.flat().map((envelope: any) => envelope.offset)).toEqual(
       Array.from({ length: count }, (_, i) => i + 1),
     );
   });
@@ -117,17 +117,17 @@ describe('batched delivery (auth.batch: true) against the real gateway', () => {
     await lateEvents.waitFor('batch', 1);
     await roundTrip(late);
 
-    expect(lateEvents.payloads('trade').map((e) => [e.seq, e.replay, e.data.tradeId])).toEqual([
+    expect(lateEvents.payloads('trade').map((e) => [e.offset, e.replay, e.data.tradeId])).toEqual([
       [1, true, 1],
     ]);
     expect(
       lateEvents
         .payloads('batch')
-        .flatMap((batch) => batch.map((e: any) => [e.seq, e.data.tradeId])),
+        .flatMap((batch) => batch.map((e: any) => [e.offset, e.data.tradeId])),
     ).toEqual([[2, 2]]);
   });
 
-  it("keeps a room's seq while its batched members stay and the plain ones leave", async () => {
+  it("keeps a room's offset while its batched members stay and the plain ones leave", async () => {
     const { plain, batchedEvents } = await subscribedPair('BATCHE');
     gateway.emitter.emit(RealtimeEvent.Trade, trade('BATCHE', 1));
     await batchedEvents.waitFor('batch', 1);
@@ -135,6 +135,6 @@ describe('batched delivery (auth.batch: true) against the real gateway', () => {
     await sleep(20);
     gateway.emitter.emit(RealtimeEvent.Trade, trade('BATCHE', 2));
     const batches = await batchedEvents.waitFor('batch', 2);
-    expect(batches.flat().map((envelope: any) => envelope.seq)).toEqual([1, 2]);
+    expect(batches.flat().map((envelope: any) => envelope.offset)).toEqual([1, 2]);
   });
 });

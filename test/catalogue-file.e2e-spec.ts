@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { Recorder, command } from './support/gateway-harness.js';
+import { ANY_POSITION, Recorder, command } from './support/gateway-harness.js';
 import { startGatewayProcess } from './support/gateway-process.js';
 import { runUntilExit } from './support/processes.js';
 
@@ -37,7 +37,7 @@ describe('an operator catalogue file (CATALOGUE_FILE) in the built gateway', () 
       await recorder.waitFor('connected');
       expect(
         await command(socket, 'subscribe', { channel: 'liquidations', symbol: 'BTCUSDT' }),
-      ).toEqual({ ok: true, channel: 'liquidations', symbol: 'BTCUSDT' });
+      ).toEqual({ ok: true, channel: 'liquidations', symbol: 'BTCUSDT', position: ANY_POSITION });
       const post = (data: unknown) =>
         fetch(`${url}/api/publish`, {
           method: 'POST',

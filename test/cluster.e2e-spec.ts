@@ -101,7 +101,7 @@ describe('three gateway instances on one Redis', () => {
     expect(response.status).toBe(202);
     for (const { recorder } of watchers) {
       const [trade] = await recorder.waitFor('trade');
-      expect(trade).toMatchObject({ seq: 1, data: { symbol: 'CLUSTERUSDT', tradeId: 1 } });
+      expect(trade).toMatchObject({ offset: 1, data: { symbol: 'CLUSTERUSDT', tradeId: 1 } });
     }
     for (const { recorder } of alice)
       expect((await recorder.waitFor('order.filled'))[0].data.orderId).toBe(77);

@@ -3,7 +3,14 @@ import type { Producer } from 'kafkajs';
 import { RealtimeEmitter, type CataloguePayloads } from '#realtime';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
 import { HOST_EVENTS } from './support/host-events.js';
-import { GatewayHarness, Recorder, command, sleep, until } from './support/gateway-harness.js';
+import {
+  ANY_POSITION,
+  GatewayHarness,
+  Recorder,
+  command,
+  sleep,
+  until,
+} from './support/gateway-harness.js';
 import { TestKafka, connectedProducer, ensureTopics } from './support/kafka.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
 
@@ -71,10 +78,17 @@ describe('a host app with events of its own (real sockets, every ingress)', () =
       ok: true,
       channel: 'funding',
       symbol: 'BTCUSDT',
+      position: ANY_POSITION,
     });
     expect(
       await command(alice, 'subscribe', { channel: 'prices', symbol: 'ETHUSDT', chain: '137' }),
-    ).toEqual({ ok: true, channel: 'prices', symbol: 'ETHUSDT', chain: '137' });
+    ).toEqual({
+      ok: true,
+      channel: 'prices',
+      symbol: 'ETHUSDT',
+      chain: '137',
+      position: ANY_POSITION,
+    });
     await command(alice, 'subscribe.private', { channel: 'user.portfolio' });
     await command(bob, 'subscribe.private', { channel: 'user.portfolio' });
 
@@ -89,13 +103,14 @@ describe('a host app with events of its own (real sockets, every ingress)', () =
       channel: 'funding',
       event: 'funding.rate',
       symbol: 'BTCUSDT',
-      seq: 1,
+      offset: 1,
+      epoch: expect.any(String),
       ts: expect.any(Number),
       data: { symbol: 'BTCUSDT', rate: '0.0001', venue: 'perp' },
     });
     const prices = await aliceEvents.waitFor('price.update');
     expect(prices).toEqual([
-      expect.objectContaining({ channel: 'prices', symbol: 'ETHUSDT', chain: '137', seq: 1 }),
+      expect.objectContaining({ channel: 'prices', symbol: 'ETHUSDT', chain: '137', offset: 1 }),
     ]);
     expect((await aliceEvents.waitFor('portfolio.update'))[0]).toMatchObject({
       channel: 'user.portfolio',

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
 import vm from 'node:vm';
 import type { Socket } from 'socket.io-client';
-import { GatewayHarness, Recorder, command, sleep } from './support/gateway-harness.js';
+import {
+  ANY_POSITION,
+  GatewayHarness,
+  Recorder,
+  command,
+  sleep,
+} from './support/gateway-harness.js';
 import { RawEngineIo } from './support/raw-engine-io.js';
 import { TEST_SECRET, hsToken, unsignedToken } from './support/tokens.js';
 
@@ -562,19 +568,19 @@ function feedDifference(received: any[], sent: unknown[], from: number): string 
     const envelope = received[i];
     const data = expected[i];
     if (envelope === undefined)
-      return `missing seq ${from + i + 1} and ${expected.length - i - 1} after it`;
+      return `missing offset ${from + i + 1} and ${expected.length - i - 1} after it`;
     if (data === undefined)
       return `unexpected extra message ${JSON.stringify(envelope).slice(0, 200)}`;
     const ok =
       envelope.channel === 'trades' &&
       envelope.event === 'trade' &&
       envelope.symbol === SYMBOL &&
-      envelope.seq === from + i + 1 &&
+      envelope.offset === from + i + 1 &&
       envelope.replay === undefined &&
       typeof envelope.ts === 'number' &&
       JSON.stringify(envelope.data) === JSON.stringify(data);
     if (!ok) {
-      return `message ${i} is ${JSON.stringify(envelope).slice(0, 300)}, expected seq ${from + i + 1} with ${JSON.stringify(data)}`;
+      return `message ${i} is ${JSON.stringify(envelope).slice(0, 300)}, expected offset ${from + i + 1} with ${JSON.stringify(data)}`;
     }
   }
   return null;
@@ -668,6 +674,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
         ok: true,
         channel: 'trades',
         symbol: SYMBOL,
+        position: ANY_POSITION,
       });
       bystanders.push({ socket, recorder, from: 0 });
     }
@@ -978,16 +985,16 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       const received = recorder.payloads('trade');
       const replayed = received.filter((envelope) => envelope.replay);
       const live = received.filter((envelope) => !envelope.replay);
-      // A late subscriber starts at the seq its replay carries (the room's count when it joined).
-      const start = from >= 0 ? from : (replayed[0]?.seq ?? (live[0]?.seq ?? 1) - 1);
+      // A late subscriber starts at the offset its replay carries (the room's count when it joined).
+      const start = from >= 0 ? from : (replayed[0]?.offset ?? (live[0]?.offset ?? 1) - 1);
       feeds.push({ live, start });
       if (from >= 0 && replayed.length > 0) problems.push(`bystander ${i}: unexpected replay`);
       const replayedData = JSON.stringify(replayed.map((envelope) => envelope.data));
       if (replayedData !== JSON.stringify(sent.slice(start - replayed.length, start))) {
-        problems.push(`bystander ${i}: replay is not the last trades before seq ${start + 1}`);
+        problems.push(`bystander ${i}: replay is not the last trades before offset ${start + 1}`);
       }
       const difference = feedDifference(live, sent, start);
-      if (difference) problems.push(`bystander ${i} (from seq ${start + 1}): ${difference}`);
+      if (difference) problems.push(`bystander ${i} (from offset ${start + 1}): ${difference}`);
     }
     console.info(
       `fuzz seed 0x${SEED.toString(16)}: ${rawFrames} raw frames on ${nextRaw} raw connections, ` +
@@ -1001,7 +1008,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
     expect(health.filter((status) => status !== 200)).toEqual([]);
     expect(health.length).toBeGreaterThan(0);
     for (const { live, start } of feeds) {
-      expect(live.map((envelope) => envelope.seq)).toEqual(
+      expect(live.map((envelope) => envelope.offset)).toEqual(
         sent.slice(start).map((_, k) => start + k + 1),
       );
       expect(live.map((envelope) => envelope.data)).toEqual(sent.slice(start));
@@ -1016,6 +1023,7 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       ok: true,
       channel: 'trades',
       symbol: SYMBOL,
+      position: ANY_POSITION,
     });
     const last = trade(SYMBOL, sent.length + 1);
     sent.push(last);
@@ -1027,7 +1035,8 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       channel: 'trades',
       event: 'trade',
       symbol: SYMBOL,
-      seq: sent.length,
+      offset: sent.length,
+      epoch: expect.any(String),
       ts: expect.any(Number),
       data: last,
     });

@@ -37,7 +37,7 @@ class SteadyFeed {
     await this.bystander.waitFor('trade', sent);
     const trades = this.bystander.payloads('trade');
     expect(trades.map((t) => t.data.tradeId)).toEqual(Array.from({ length: sent }, (_, i) => i));
-    expect(trades.map((t) => t.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    expect(trades.map((t) => t.offset)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
   }
 }
 
@@ -238,7 +238,7 @@ describe('slow consumers', () => {
         .get()
     ).values[0]?.value ?? 0;
 
-  it('skips conflatable market data for a client behind on its writes (seq shows the gap), never trades', async () => {
+  it('skips conflatable market data for a client behind on its writes (offset shows the gap), never trades', async () => {
     const symbol = 'SLOWUSDT';
     const { recorder, tcp } = await stalledClient(symbol);
     const bystander = await gateway.connect();
@@ -266,10 +266,10 @@ describe('slow consumers', () => {
       Array.from({ length: tradeId }, (_, i) => i),
     );
     expect(recorder.payloads('ticker.update').map((t) => t.data.lastPrice)).not.toContain('3');
-    expect(last.seq).toBe(6);
+    expect(last.offset).toBe(6);
     expect(last.data.lastPrice).toBe('6');
     await watched.waitFor('ticker.update', 6);
-    expect(watched.payloads('ticker.update').map((t) => t.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(watched.payloads('ticker.update').map((t) => t.offset)).toEqual([1, 2, 3, 4, 5, 6]);
   }, 60_000);
 
   it('closes a client that stays behind past the grace period, with memory bounded and others unaffected', async () => {

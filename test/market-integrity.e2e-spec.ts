@@ -171,7 +171,7 @@ describe('market integrity: snapshots on subscribe', () => {
     await gateway.stop();
   });
 
-  it('gives a new ticker subscriber the latest ticker at once, then live ones with the next seq', async () => {
+  it('gives a new ticker subscriber the latest ticker at once, then live ones with the next offset', async () => {
     gateway.emitter.emit(RealtimeEvent.TickerUpdate, { symbol: 'SNAPUSDT', lastPrice: '1' });
     gateway.emitter.emit(RealtimeEvent.TickerUpdate, { symbol: 'SNAPUSDT', lastPrice: '2' });
     const socket = await gateway.connect();
@@ -182,14 +182,14 @@ describe('market integrity: snapshots on subscribe', () => {
     expect(
       recorder
         .payloads('ticker.update')
-        .map(({ seq, replay, data }) => [seq, replay, data.lastPrice]),
+        .map(({ offset, replay, data }) => [offset, replay, data.lastPrice]),
     ).toEqual([
       [0, true, '2'],
       [1, undefined, '3'],
     ]);
   });
 
-  it("gives a late subscriber to a busy room the room's current seq", async () => {
+  it("gives a late subscriber to a busy room the room's current offset", async () => {
     const first = await gateway.connect();
     await command(first, 'subscribe', { channel: 'ticker', symbol: 'BUSYUSDT' });
     for (let i = 0; i < 5; i++)
@@ -199,7 +199,9 @@ describe('market integrity: snapshots on subscribe', () => {
     await command(late, 'subscribe', { channel: 'ticker', symbol: 'BUSYUSDT' });
     gateway.emitter.emit(RealtimeEvent.TickerUpdate, { symbol: 'BUSYUSDT', lastPrice: '99' });
     await recorder.waitFor('ticker.update', 2);
-    expect(recorder.payloads('ticker.update').map(({ seq, replay }) => [seq, replay])).toEqual([
+    expect(
+      recorder.payloads('ticker.update').map(({ offset, replay }) => [offset, replay]),
+    ).toEqual([
       [5, true],
       [6, undefined],
     ]);
@@ -225,7 +227,8 @@ describe('market integrity: snapshots on subscribe', () => {
         event: 'kline.update',
         symbol: 'SNAPUSDT',
         interval: '1m',
-        seq: 0,
+        offset: 0,
+        epoch: expect.any(String),
         ts: expect.any(Number),
         replay: true,
         data: kline('1m', '2'),
@@ -238,11 +241,13 @@ describe('market integrity: snapshots on subscribe', () => {
       gateway.emitter.emit(RealtimeEvent.Trade, { symbol: 'SNAPUSDT', tradeId: i });
     const socket = await gateway.connect();
     const recorder = new Recorder(socket, ['trade']);
-    await command(socket, 'subscribe', { channel: 'trades', symbol: 'SNAPUSDT' });
+    const answer = await command(socket, 'subscribe', { channel: 'trades', symbol: 'SNAPUSDT' });
     await roundTrip(socket);
+    // Trades keep history, so their room's stream counted all 30 though nobody listened.
+    expect(answer.position.offset).toBe(30);
     const trades = recorder.payloads('trade');
     expect(trades.map((t) => t.data.tradeId)).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
-    expect(trades.every((t) => t.replay === true && t.seq === 0)).toBe(true);
+    expect(trades.every((t) => t.replay === true && t.offset === 30)).toBe(true);
   });
 
   it('gives a new ticker:all subscriber every latest ticker at once, and again when they change', async () => {
@@ -283,7 +288,7 @@ describe('market integrity: ticker conflation', () => {
     await gateway.stop();
   });
 
-  it('delivers the last value of a burst, far fewer messages than the burst, with gap-free seq', async () => {
+  it('delivers the last value of a burst, far fewer messages than the burst, with gap-free offset', async () => {
     const socket = await gateway.connect();
     const recorder = new Recorder(socket, ['ticker.update', 'trade']);
     await command(socket, 'subscribe', { channel: 'ticker', symbol: 'CONFUSDT' });
@@ -305,7 +310,7 @@ describe('market integrity: ticker conflation', () => {
     expect(tickers.length).toBeLessThanOrEqual(8);
     expect(tickers[0].data.lastPrice).toBe('1');
     expect(tickers.at(-1).data.lastPrice).toBe('150');
-    expect(tickers.map((t) => t.seq)).toEqual(tickers.map((_, i) => i + 1));
+    expect(tickers.map((t) => t.offset)).toEqual(tickers.map((_, i) => i + 1));
     // Trades are never conflated.
     expect(recorder.payloads('trade').map((t) => t.data.tradeId)).toEqual(
       Array.from({ length: 10 }, (_, i) => i + 1),

@@ -67,7 +67,7 @@ describe('public market channels (gateway e2e)', () => {
     expect(greeting.serverTime).toBeLessThanOrEqual(Date.now());
   });
 
-  it('delivers every public channel in the envelope with gap-free seq', async () => {
+  it('delivers every public channel in the envelope with gap-free offset', async () => {
     const socket = await gateway.connect();
     const recorder = new Recorder(socket);
     const subscriptions = [
@@ -81,6 +81,7 @@ describe('public market channels (gateway e2e)', () => {
       expect(await command(socket, 'subscribe', subscription)).toEqual({
         ok: true,
         ...subscription,
+        position: { offset: 0, epoch: expect.any(String) },
       });
     }
 
@@ -105,7 +106,8 @@ describe('public market channels (gateway e2e)', () => {
         sent[event]!.map((data, i) => ({
           ...fields,
           event,
-          seq: seqs[i],
+          offset: seqs[i],
+          epoch: expect.any(String),
           ts: expect.any(Number),
           data,
         })),
@@ -120,7 +122,8 @@ describe('public market channels (gateway e2e)', () => {
       channel: 'ticker',
       event: 'tickers.update',
       symbol: 'all',
-      seq: 1,
+      offset: 1,
+      epoch: expect.any(String),
       ts: expect.any(Number),
       data: { tickers: [ticker('BTCUSDT', rounds - 1)], timestamp: expect.any(Number) },
     });
@@ -130,7 +133,8 @@ describe('public market channels (gateway e2e)', () => {
         channel: 'orderbook',
         symbol: 'BTCUSDT',
         event,
-        seq: event === 'orderbook.snapshot' ? 1 : i + 2,
+        offset: event === 'orderbook.snapshot' ? 1 : i + 2,
+        epoch: expect.any(String),
         ts: expect.any(Number),
         data: { ...(data as object), checksum: expect.any(Number) },
       }));
@@ -155,7 +159,8 @@ describe('public market channels (gateway e2e)', () => {
       expect(envelope).toEqual({
         channel: 'system',
         event: 'system.alert',
-        seq: expect.any(Number),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
         ts: expect.any(Number),
         data: alert,
       });
@@ -382,7 +387,7 @@ describe('public market channels (gateway e2e)', () => {
     await roundTrip(socket);
     expect(rejected.total() - before).toBe(invalidEvents.length);
     expect(recorder.payloads('orderbook.update')).toEqual([]);
-    expect(recorder.payloads('trade').map((e) => e.seq)).toEqual(
+    expect(recorder.payloads('trade').map((e) => e.offset)).toEqual(
       Array.from({ length: invalidEvents.length }, (_, i) => i + 1),
     );
   });

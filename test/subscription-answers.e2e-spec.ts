@@ -12,6 +12,25 @@ const refusal = (command: string, echo: Record<string, string>, code: string) =>
 });
 
 /** Commands mixing refusals and successes, each with the answer it must get, in order. */
+/** A room nobody published to yet: offset 0 of a fresh epoch. */
+const NEW_STREAM = { offset: 0, epoch: expect.any(String) };
+
+/**
+ * The answers of round `i`: from the second round on the klines subscription is already
+ * there (never unsubscribed), and an answer to a subscription a connection has carries no
+ * position (nothing follows it).
+ */
+function answersOfRound(i: number) {
+  return round.map(([, sent, name, payload]) => {
+    const again =
+      i > 0 && name === 'subscribed' && (sent as { channel: string }).channel === 'klines';
+    if (!again) return { name, payload };
+    const rest = { ...(payload as Record<string, unknown>) };
+    delete rest.position;
+    return { name, payload: rest };
+  });
+}
+
 const round: Array<[string, unknown, string, unknown]> = [
   [
     'subscribe',
@@ -23,7 +42,7 @@ const round: Array<[string, unknown, string, unknown]> = [
     'subscribe',
     { channel: 'ticker', symbol: 'btcusdt' },
     'subscribed',
-    { ok: true, channel: 'ticker', symbol: 'BTCUSDT' },
+    { ok: true, channel: 'ticker', symbol: 'BTCUSDT', position: NEW_STREAM },
   ],
   [
     'subscribe',
@@ -39,7 +58,7 @@ const round: Array<[string, unknown, string, unknown]> = [
     'subscribe',
     { channel: 'klines', symbol: 'ethusdt', interval: '1m' },
     'subscribed',
-    { ok: true, channel: 'klines', symbol: 'ETHUSDT', interval: '1m' },
+    { ok: true, channel: 'klines', symbol: 'ETHUSDT', interval: '1m', position: NEW_STREAM },
   ],
   [
     'no.such.command',
@@ -92,9 +111,7 @@ describe('answers to subscription commands (real sockets)', () => {
       }
     }
     await recorder.waitFor('pong', rounds);
-    const expected = Array.from({ length: rounds }, () =>
-      round.map(([, , name, payload]) => ({ name, payload })),
-    ).flat();
+    const expected = Array.from({ length: rounds }, (_, i) => answersOfRound(i)).flat();
     expect(recorder.events).toEqual(expected);
   });
 

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { AddressInfo } from 'node:net';
@@ -133,3 +134,6 @@ export function command(socket: Socket, event: string, ...args: unknown[]): Prom
 export async function roundTrip(socket: Socket): Promise<void> {
   await command(socket, 'ping');
 }
+
+/** Any stream position, as a subscribe answer carries one. */
+export const ANY_POSITION = { offset: expect.any(Number), epoch: expect.any(String) };

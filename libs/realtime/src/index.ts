@@ -13,3 +13,4 @@ export * from './cluster/index.js';
 export * from './lifecycle/index.js';
 export * from './limits/index.js';
 export * from './docs/index.js';
+export * from './recovery/index.js';

@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
 import type { CustomEventDefinition } from './events/custom-events.js';
 import type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
+import type { RealtimeRecoveryOptions } from './recovery/recovery-options.js';
 
 export interface RealtimeModuleOptions {
   /** Socket.IO namespace the gateway serves. Default `/ws`. */
@@ -37,6 +38,11 @@ export interface RealtimeModuleOptions {
   allTickersIntervalMs?: number;
   /** This instance's name in operator counts and logs. Default `{hostname}-{pid}`. */
   instanceId?: string;
+  /**
+   * Stream positions and history, so a client that reconnects (to any instance) gets what it
+   * missed: see RealtimeRecoveryOptions for each default.
+   */
+  recovery?: RealtimeRecoveryOptions;
   /** Limits against hostile and broken clients (see RealtimeLimitsOptions for each default). */
   limits?: RealtimeLimitsOptions;
   /**

@@ -3,7 +3,6 @@ import { Module } from '@nestjs/common';
 import { ConnectionAuthenticator } from './auth/connection-authenticator.js';
 import { SessionLifetime } from './auth/session-lifetime.service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
-import { RoomSequencer } from './broadcast/room-sequencer.js';
 import { MessageBatcher } from './broadcast/message-batcher.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
@@ -14,6 +13,7 @@ import { SubscriptionParser } from './gateway/subscription-parser.js';
 import { EventIngress } from './ingress/event-ingress.service.js';
 import { MarketState } from './market/market-state.service.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
+import { RoomStreams } from './recovery/room-streams.service.js';
 import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
 import { ReadinessRegistry } from './lifecycle/readiness-check.js';
 import { RealtimeMetrics } from './metrics/realtime-metrics.js';
@@ -47,7 +47,7 @@ import {
     ReadinessRegistry,
     ConnectionDrain,
     ConnectionGuard,
-    RoomSequencer,
+    RoomStreams,
     MessageBatcher,
     MarketState,
     RejectedEventLog,
@@ -62,6 +62,7 @@ import {
     EventIngress,
   ],
   exports: [
+    RoomStreams,
     RealtimeCatalogue,
     ConnectionGuard,
     AppWebSocketGateway,

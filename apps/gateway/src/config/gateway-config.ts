@@ -1,6 +1,10 @@
 import {
+  RealtimeCatalogue,
   RealtimeOptionsError,
   RealtimeSettings,
+  channelHistories,
+  type ChannelHistory,
+  type RealtimeRecoveryOptions,
   type JwtAlgorithm,
   type RealtimeModuleOptions,
   type RedisClusterOptions,
@@ -87,6 +91,8 @@ const VARIABLE_OF_OPTION: Record<string, string> = {
   recentTrades: 'RECENT_TRADES',
   tickerConflationMs: 'TICKER_CONFLATION_MS',
   allTickersIntervalMs: 'ALL_TICKERS_INTERVAL_MS',
+  'recovery.maxMemoryMessages': 'HISTORY_MEMORY_MESSAGES',
+  'recovery.positionTtlMs': 'POSITION_TTL_MS',
   ...Object.fromEntries(
     Object.entries(LIMIT_VARIABLES).map(([option, variable]) => [`limits.${option}`, variable]),
   ),
@@ -112,13 +118,18 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     allTickersIntervalMs: number('ALL_TICKERS_INTERVAL_MS', env.ALL_TICKERS_INTERVAL_MS),
     instanceId: nonEmpty(env.INSTANCE_ID),
     limits: limits(env),
+    recovery: recovery(env),
     events: catalogue(env),
   };
   try {
-    new RealtimeSettings(realtime);
+    const settings = new RealtimeSettings(realtime);
+    channelHistories(settings.recovery, new RealtimeCatalogue(realtime.events).channels());
   } catch (error) {
     if (!(error instanceof RealtimeOptionsError)) throw error;
-    throw new ConfigError(VARIABLE_OF_OPTION[error.option] ?? error.option, error.problem);
+    const variable = error.option.startsWith('recovery.history.')
+      ? 'HISTORY'
+      : (VARIABLE_OF_OPTION[error.option] ?? error.option);
+    throw new ConfigError(variable, error.problem);
   }
   return {
     port: port(env.PORT),
@@ -155,6 +166,34 @@ function limits(env: NodeJS.ProcessEnv): RealtimeLimitsOptions {
     }
   }
   return options;
+}
+
+const AGE_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * `HISTORY`: `off`, or `channel=size/age` entries (`private` for every private channel,
+ * `channel=off` for one), e.g. `private=1000/5m,trades=1000/1m`; ages in ms, s, m or h.
+ */
+function recovery(env: NodeJS.ProcessEnv): RealtimeRecoveryOptions {
+  const options: RealtimeRecoveryOptions = {
+    maxMemoryMessages: number('HISTORY_MEMORY_MESSAGES', env.HISTORY_MEMORY_MESSAGES),
+    positionTtlMs: number('POSITION_TTL_MS', env.POSITION_TTL_MS),
+  };
+  const spec = nonEmpty(env.HISTORY);
+  if (spec === undefined) return options;
+  if (spec === 'off') return { ...options, history: { private: false, trades: false } };
+  const history: Record<string, ChannelHistory | false> = {};
+  for (const entry of list(spec) ?? []) {
+    const match = /^([^=\s]+)=(?:(off)|(\d+)\/(\d+)(ms|s|m|h)?)$/.exec(entry);
+    if (!match)
+      throw new ConfigError(
+        'HISTORY',
+        `entry "${entry}" must be channel=size/age (e.g. trades=1000/1m) or channel=off`,
+      );
+    const [, channel, off, size, age, unit = 'ms'] = match;
+    history[channel!] = off ? false : { size: Number(size), ageMs: Number(age) * AGE_UNITS[unit]! };
+  }
+  return { ...options, history };
 }
 
 function catalogue(env: NodeJS.ProcessEnv): CustomEventDefinition[] | undefined {

@@ -1,4 +1,4 @@
-import type { Channel, KlineInterval } from '../events/channels.js';
+import { ALL_SYMBOLS, type Channel, type KlineInterval } from '../events/channels.js';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import type {
   RealtimeEvent,
@@ -23,10 +23,18 @@ export interface Envelope<E extends RealtimeEventName = RealtimeEventName> {
   /** The kline interval, on `kline.update` only. */
   interval?: KlineInterval;
   /**
-   * One more for every message this room was sent; starts at 1 when the room gets its first
-   * subscriber. A replayed message carries the room's current value, so the next live one is +1.
+   * The message's place in its room's stream: one more for every message, the same on every
+   * instance. A replayed message carries the room's current offset, so the next live one is
+   * +1. On order books a jump also marks updates held back for an upstream hole (the next
+   * snapshot follows).
    */
-  seq: number;
+  offset: number;
+  /**
+   * Names the stream `offset` counts in; it changes when the room's stream was reset (its
+   * history lost, or an instance served it alone while Redis was away). Send both back as
+   * `since` when subscribing again.
+   */
+  epoch: string;
   /** When the gateway sent it, in milliseconds since the epoch. */
   ts: number;
   /** Present (true) on what a new subscriber gets first: the current state, not news. */
@@ -43,7 +51,8 @@ export function envelope(
   definition: CatalogueEvent,
   symbol: string | undefined,
   key: string | undefined,
-  seq: number,
+  offset: number,
+  epoch: string,
   ts: number,
   data: unknown,
   replay?: true,
@@ -52,11 +61,32 @@ export function envelope(
     channel: definition.channel,
     event: definition.event,
     symbol,
-    seq,
+    offset,
+    epoch,
     ts,
     replay,
     data,
   };
   if (key !== undefined) message[definition.key!.field] = key;
   return message as unknown as Envelope;
+}
+
+/**
+ * The envelope of a room message of `definition`: the symbol and key come from its payload
+ * (`all` on `ticker:all`; none on private and system events).
+ */
+export function roomEnvelope(
+  definition: CatalogueEvent,
+  data: Record<string, unknown>,
+  offset: number,
+  epoch: string,
+  ts: number,
+  replay?: true,
+): Envelope {
+  let symbol: string | undefined;
+  if (definition.routing === 'symbol' || definition.routing === 'symbolKey')
+    symbol = data.symbol as string;
+  else if (definition.routing === 'allSymbols') symbol = ALL_SYMBOLS;
+  const key = definition.key ? String(data[definition.key.field]) : undefined;
+  return envelope(definition, symbol, key, offset, epoch, ts, data, replay);
 }

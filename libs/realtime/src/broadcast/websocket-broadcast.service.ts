@@ -11,31 +11,29 @@ import { ClusterBus } from '../cluster/cluster-bus.js';
 import { EventIngress } from '../ingress/event-ingress.service.js';
 import { RealtimeMetrics, type IngressLabel } from '../metrics/realtime-metrics.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
-import { ALL_SYMBOLS } from '../events/channels.js';
 import { RealtimeEvent } from '../events/event-catalogue.js';
 import { checkEventPayload } from '../events/event-validator.js';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
-import { TICKER_ALL_ROOM, batchedRoom, marketRoom, userRoom } from '../events/rooms.js';
+import { TICKER_ALL_ROOM, batchedRoom, eventRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
 import { MarketState } from '../market/market-state.service.js';
 import { CountedLog } from '../metrics/counted-log.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
-import { envelope } from './envelope.js';
+import type { StreamDelivery } from '../recovery/redis-room-streams.js';
+import { RoomStreams } from '../recovery/room-streams.service.js';
+import { roomEnvelope } from './envelope.js';
 import { localRoom } from './local-room.js';
 import { MessageBatcher } from './message-batcher.js';
-import { RoomSequencer } from './room-sequencer.js';
 import { TickerConflator } from './ticker-conflator.js';
 
 type Payload = Record<string, unknown>;
 
-/** The sequence key of events that go to every connection. */
-const EVERYONE = '*';
-
 /**
  * Listens on EventEmitter2 for every event of the merged catalogue (built-in, the host's,
  * the operator's), whichever ingress emitted it, and delivers it to its room: validate,
- * update the market state, derive the room, wrap in the envelope, emit once. Listeners are
+ * position it in the room's stream (RoomStreams: clustered, every instance gets it from
+ * there in the same order), update the market state, wrap in the envelope, emit once. Listeners are
  * added per catalogue entry at start-up, each bound to its definition, so no lookup by name
  * happens per event and an added event needs no code here.
  */
@@ -52,7 +50,7 @@ export class WebSocketBroadcastService
 
   constructor(
     @Inject(AppWebSocketGateway) private readonly gateway: AppWebSocketGateway,
-    @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
+    @Inject(RoomStreams) private readonly streams: RoomStreams,
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(RejectedEventLog) private readonly rejected: RejectedEventLog,
     @Inject(MarketState) private readonly market: MarketState,
@@ -67,7 +65,7 @@ export class WebSocketBroadcastService
     this.tickersUpdate = catalogue.definition(RealtimeEvent.TickersUpdate)!;
     if (settings.tickerConflationMs > 0) {
       this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
-        this.send(this.tickerUpdate, ticker),
+        this.streams.append(this.tickerUpdate, eventRoom(this.tickerUpdate, ticker), ticker),
       );
     }
   }
@@ -81,14 +79,16 @@ export class WebSocketBroadcastService
     }
     this.allTickersTimer = setInterval(() => {
       const digest = this.market.tickersDigest(Date.now());
-      if (digest) this.send(this.tickersUpdate, digest);
+      if (digest) this.streams.append(this.tickersUpdate, TICKER_ALL_ROOM, digest);
     }, this.settings.allTickersIntervalMs);
     this.allTickersTimer.unref();
   }
 
   onApplicationBootstrap(): void {
     const server = this.gateway.server;
-    if (server) this.bus.attach(server, this.onClusterEvent, () => this.gateway.localStats());
+    if (!server) return;
+    this.streams.attach(server, this.deliver);
+    this.bus.attach(server, () => this.gateway.localStats());
   }
 
   onModuleDestroy(): void {
@@ -97,32 +97,24 @@ export class WebSocketBroadcastService
     this.tickerConflator?.dispose();
   }
 
-  /** An event from this process's emitter: deliver here, then to the other instances. */
+  /** An event from this process's emitter, whichever ingress emitted it. */
   handleCatalogueEvent(definition: CatalogueEvent, payload: unknown): void {
     const ingress = this.ingress.current;
     try {
       // EventIngress checked what it emits; the host's own emits are checked here.
-      if (this.deliver(definition, payload, ingress ?? 'emitter', ingress !== undefined)) {
-        this.bus.publish(definition.event, payload);
-      }
+      this.accept(definition, payload, ingress ?? 'emitter', ingress !== undefined);
     } catch (error) {
       // A fault of ours must not reach the emitter's caller (a host service, the consumer).
-      this.metrics.drop('delivery_failed');
-      this.failures.record(definition.event, () => {
-        const reason = error instanceof Error ? error.message : String(error);
-        return `Could not deliver ${definition.event}: ${reason}`;
-      });
+      this.recordFailure(definition, error);
     }
   }
 
-  /** An event another instance took in: deliver here only. */
-  private readonly onClusterEvent = (event: string, payload: unknown): void => {
-    const definition = this.catalogue.definition(event);
-    if (definition && !definition.builtByGateway) this.deliver(definition, payload, 'cluster');
-  };
-
-  /** Delivers one event; false when it was refused (counted and logged once per kind). */
-  deliver(
+  /**
+   * Takes one event into its room's stream, which positions it and hands it to `deliver`
+   * here (and, clustered, on every instance); false when it was refused (counted and
+   * logged once per kind).
+   */
+  accept(
     definition: CatalogueEvent,
     payload: unknown,
     ingress: IngressLabel = 'emitter',
@@ -134,73 +126,68 @@ export class WebSocketBroadcastService
       return false;
     }
     this.metrics.eventIn(ingress, definition.event);
-    let data = payload as Payload;
-    if (definition.routing === 'symbol' || definition.routing === 'symbolKey') {
-      const admitted = this.market.admit(definition, data);
-      if (admitted === null) return true;
-      data = admitted;
-      if (
-        definition === this.tickerUpdate &&
-        this.tickerConflator &&
-        !this.tickerConflator.offer(data.symbol as string, data)
-      ) {
-        this.metrics.drop('conflated');
-        return true;
-      }
+    const data = payload as Payload;
+    if (
+      definition === this.tickerUpdate &&
+      this.tickerConflator &&
+      !this.tickerConflator.offer(data.symbol as string, data)
+    ) {
+      this.metrics.drop('conflated');
+      return true;
     }
-    this.send(definition, data);
+    this.streams.append(definition, eventRoom(definition, data), data);
     return true;
   }
 
-  private send(definition: CatalogueEvent, data: Payload): void {
-    const server = this.gateway.server;
-    let room: string;
-    let symbol: string | undefined;
-    let key: string | undefined;
-    switch (definition.routing) {
-      case 'symbol':
-        symbol = data.symbol as string;
-        room = marketRoom(definition.channel, symbol);
-        break;
-      case 'symbolKey':
-        symbol = data.symbol as string;
-        key = String(data[definition.key!.field]);
-        room = marketRoom(definition.channel, symbol, key);
-        break;
-      case 'allSymbols':
-        symbol = ALL_SYMBOLS;
-        room = TICKER_ALL_ROOM;
-        break;
-      case 'user':
-        room = userRoom(String(data.userId), definition.channel);
-        break;
-      case 'everyone':
+  /**
+   * One positioned message, on this instance: update the market state (which decides which
+   * order-book events go out), wrap it in the envelope, emit it once to the room's members.
+   */
+  private readonly deliver: StreamDelivery = (
+    definition,
+    room,
+    payload,
+    offset,
+    epoch,
+    ts,
+    remote,
+  ) => {
+    try {
+      if (remote) this.metrics.eventIn('cluster', definition.event);
+      let data = payload;
+      if (definition.routing === 'symbol' || definition.routing === 'symbolKey') {
+        const admitted = this.market.admit(definition, data);
+        if (admitted === null) return;
+        data = admitted;
+      } else if (definition.routing === 'everyone') {
         this.metrics.messageOut(definition.channel);
-        server.local.emit(
+        this.gateway.server.local.emit(
           definition.event,
-          envelope(
-            definition,
-            undefined,
-            undefined,
-            this.sequencer.next(EVERYONE),
-            Date.now(),
-            data,
-          ),
+          roomEnvelope(definition, data, offset, epoch, ts),
         );
         return;
+      }
+      const rooms = this.gateway.server.adapter.rooms;
+      const batched = batchedRoom(room);
+      const toRoom = rooms.has(room);
+      const toBatched = rooms.has(batched);
+      if (!toRoom && !toBatched) return;
+      this.metrics.messageOut(definition.channel);
+      this.metrics.delivered(data.timestamp, Date.now());
+      const message = roomEnvelope(definition, data, offset, epoch, ts);
+      const skippable = definition.conflatable === true;
+      if (toBatched) this.batcher.add(batched, message, skippable);
+      if (toRoom) localRoom(this.gateway.server, room, skippable).emit(definition.event, message);
+    } catch (error) {
+      this.recordFailure(definition, error);
     }
-    const rooms = server.adapter.rooms;
-    const batched = batchedRoom(room);
-    const toRoom = rooms.has(room);
-    const toBatched = rooms.has(batched);
-    // Nobody here listens: no envelope, and no sequence count to keep for the room.
-    if (!toRoom && !toBatched) return;
-    this.metrics.messageOut(definition.channel);
-    const now = Date.now();
-    this.metrics.delivered(data.timestamp, now);
-    const message = envelope(definition, symbol, key, this.sequencer.next(room), now, data);
-    const skippable = definition.conflatable === true;
-    if (toBatched) this.batcher.add(batched, message, skippable);
-    if (toRoom) localRoom(server, room, skippable).emit(definition.event, message);
+  };
+
+  private recordFailure(definition: CatalogueEvent, error: unknown): void {
+    this.metrics.drop('delivery_failed');
+    this.failures.record(definition.event, () => {
+      const reason = error instanceof Error ? error.message : String(error);
+      return `Could not deliver ${definition.event}: ${reason}`;
+    });
   }
 }

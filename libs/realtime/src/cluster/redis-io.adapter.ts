@@ -6,6 +6,11 @@ import { ReadinessRegistry } from '../lifecycle/readiness-check.js';
 import { ConnectionGuard } from '../limits/connection-guard.service.js';
 import type { SlotsRedisClient } from '../limits/connection-slots.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import type {
+  StreamCommandClient,
+  StreamSubscriberClient,
+} from '../recovery/redis-room-streams.js';
+import { RoomStreams } from '../recovery/room-streams.service.js';
 import { ClusterBus } from './cluster-bus.js';
 import type { ClusterLink } from './cluster-link.js';
 import { absorbRejections } from './rejection-absorbing-client.js';
@@ -30,11 +35,12 @@ interface RedisClient {
 /**
  * Socket.IO's Redis adapter over the `redis` client, so many gateway instances act as one.
  * Both packages are loaded only when this adapter is used. `connect` also wires the
- * module to it: readiness, cluster-wide connection limits and the cluster bus.
+ * module to it: readiness, cluster-wide connection limits, the cluster bus, and the room
+ * streams (positions and history shared by every instance).
  *
  * Redis may be away at start-up or at any time after: each instance then serves its own
- * clients, readiness says `redis: connecting`, the cluster bus counts what it could not
- * send, connection limits count on this instance alone, and nothing waits for Redis (the
+ * clients, readiness says `redis: connecting`, its messages get positions of its own (a new
+ * epoch: clients that come back are told), connection limits count on this instance alone, and nothing waits for Redis (the
  * publisher has no offline queue, so a command fails at once instead of holding a new
  * connection or piling up in memory). The clients reconnect and resubscribe by themselves.
  */
@@ -45,6 +51,7 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
   private adapterConstructor: ((namespace: unknown) => unknown) | undefined;
   private lastProblem: string | undefined;
   private readonly metrics: RealtimeMetrics;
+  private streams: RoomStreams | undefined;
 
   constructor(private readonly application: INestApplicationContext) {
     super(application);
@@ -87,6 +94,12 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
     this.application.get(ReadinessRegistry).add(this);
     this.application.get(ClusterBus).useLink(this);
     this.application.get(ConnectionGuard).useRedis(guardedPub as unknown as SlotsRedisClient);
+    const streams = this.application.get(RoomStreams);
+    this.streams = streams;
+    streams.useRedis(
+      guardedPub as unknown as StreamCommandClient,
+      sub as unknown as StreamSubscriberClient,
+    );
   }
 
   get connected(): boolean {
@@ -126,6 +139,7 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
     if (this.lastProblem === undefined || !this.connected) return;
     this.redisLogger.log(`Redis connected again (${role} last): cluster delivery resumed`);
     this.lastProblem = undefined;
+    this.streams?.redisReconnected();
   }
 }
 

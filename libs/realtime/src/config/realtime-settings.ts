@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, type ResolvedLimits } from '../limits/realtime-limits-o
 import { hostname } from 'node:os';
 import { SymbolRule } from '../market/symbol-rule.js';
 import type { RealtimeModuleOptions } from '../realtime.module-definition.js';
+import { resolveRecovery, type ResolvedRecovery } from '../recovery/recovery-options.js';
 
 /** The module's options with defaults applied and checked once, at start-up. */
 export class RealtimeSettings implements ValidationContext {
@@ -21,6 +22,7 @@ export class RealtimeSettings implements ValidationContext {
   readonly instanceId: string;
   readonly limits: ResolvedLimits;
   readonly payloadBounds: PayloadBounds;
+  readonly recovery: ResolvedRecovery;
 
   constructor(options: RealtimeModuleOptions = {}) {
     this.namespace = options.namespace ?? '/ws';
@@ -55,6 +57,7 @@ export class RealtimeSettings implements ValidationContext {
       maxDepth: this.limits.maxEventDepth,
       maxBytes: this.limits.maxEventBytes,
     };
+    this.recovery = resolveRecovery(options.recovery);
     this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
     this.allTickersIntervalMs = integerOption(
       'allTickersIntervalMs',

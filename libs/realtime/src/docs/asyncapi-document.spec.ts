@@ -108,7 +108,9 @@ function delivered(event: string, data: Record<string, unknown>, replay?: true) 
         : undefined;
   const key = definition.key ? String(data[definition.key.field]) : undefined;
   return JSON.parse(
-    JSON.stringify(envelope(definition, symbol, key, 5, 1_700_000_000_000, data, replay)),
+    JSON.stringify(
+      envelope(definition, symbol, key, 5, 'lq3xk2a9f0c1', 1_700_000_000_000, data, replay),
+    ),
   );
 }
 
@@ -192,7 +194,7 @@ describe('asyncApiDocument', () => {
       expect([event, check(live), check.errors]).toEqual([event, true, null]);
       expect([event, check(delivered(event, data, true))]).toEqual([event, true]);
       expect([event, check({ ...live, data: [] })]).toEqual([event, false]);
-      expect([event, check({ ...live, seq: -1 })]).toEqual([event, false]);
+      expect([event, check({ ...live, offset: -1 })]).toEqual([event, false]);
     }
     const trade = payloadCheck(document, 'trade');
     expect(trade(delivered('trade', { symbol: 'BTCUSDT', price: 65000.5 }))).toBe(false);
@@ -243,12 +245,17 @@ describe('asyncApiDocument', () => {
       { channel: 'nope', symbol: 'BTCUSDT' },
       { channel: 'trades', symbol: 'BTCUSDT', extra: 1 },
       { channel: 'trades' },
+      { channel: 'trades', symbol: 'BTCUSDT', since: { offset: 7, epoch: 'mx6ckaso84d23e6c' } },
+      { channel: 'trades', symbol: 'BTCUSDT', since: { offset: -1, epoch: 'e' } },
+      { channel: 'trades', symbol: 'BTCUSDT', since: { offset: 1 } },
+      { channel: 'trades', symbol: 'BTCUSDT', since: { offset: 1, epoch: 'has space' } },
+      { channel: 'trades', symbol: 'BTCUSDT', since: { offset: 1, epoch: 'e', seq: 1 } },
       [],
       'trades',
     ];
     const parserAccepts = (body: unknown) => {
       try {
-        parser.market(body);
+        parser.market(body, true);
         return true;
       } catch (error) {
         if (error instanceof RealtimeException) return false;
@@ -259,11 +266,28 @@ describe('asyncApiDocument', () => {
 
     const subscribed = payloadCheck(document, 'subscribed');
     for (const body of bodies.filter(parserAccepts)) {
-      expect(subscribed({ ok: true, ...parser.market(body).named })).toBe(true);
+      expect(subscribed({ ok: true, ...parser.market(body, true).named })).toBe(true);
     }
     expect(subscribed({ ok: true, channel: 'user.portfolio' })).toBe(true);
+    const position = { offset: 3, epoch: 'mx6ckaso84d23e6c' };
+    expect(
+      subscribed({
+        ok: true,
+        channel: 'user.portfolio',
+        position,
+        recovered: false,
+        reason: 'too_old',
+      }),
+    ).toBe(true);
+    expect(
+      subscribed({ ok: true, channel: 'trades', symbol: 'BTCUSDT', position, recovered: true }),
+    ).toBe(true);
+    expect(subscribed({ ok: true, channel: 'user.portfolio', reason: 'lost' })).toBe(false);
     const privately = payloadCheck(document, 'subscribe.private');
-    expect(privately({ channel: parser.user({ channel: 'user.portfolio' }) })).toBe(true);
+    expect(privately({ channel: parser.user({ channel: 'user.portfolio' }).channel })).toBe(true);
+    const since = { channel: 'user.portfolio', since: position };
+    expect(privately(since)).toBe(true);
+    expect(parser.user(since, true).since).toEqual(position);
     expect(privately({ channel: 'user.portfolio', userId: 'u-2' })).toBe(false);
 
     const operation = document.operations().get('send.subscribe')!;

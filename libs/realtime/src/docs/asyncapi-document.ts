@@ -243,7 +243,7 @@ function eventMessage(event: CatalogueEvent): unknown {
   const notes = [
     event.builtByGateway && 'Built by the gateway from other events; no ingress accepts it.',
     event.conflatable &&
-      'Conflatable: each one supersedes the last, so a slow consumer may skip some (seq shows the gap).',
+      'Conflatable: each one supersedes the last, so a slow consumer may skip some (offset shows the gap).',
     event.replayLast && 'A new subscriber gets the latest one first, with replay: true.',
   ].filter((note): note is string => typeof note === 'string');
   return {
@@ -277,9 +277,14 @@ function envelopeSchema(event: CatalogueEvent): JsonSchema {
       : { type: 'string', pattern: ID_PATTERN };
     required.push(field);
   }
-  properties.seq = {
+  properties.offset = {
     ...POSITION,
-    description: 'One more for every message the room was sent; a jump means a missed message',
+    description:
+      "The message's place in its room's stream, one more each and the same on every instance; a jump within an epoch means a missed message",
+  };
+  properties.epoch = {
+    type: 'string',
+    description: 'The stream offset counts in; it changes when the stream was reset',
   };
   properties.ts = { ...POSITION, description: 'When the gateway sent it, ms since the epoch' };
   properties.replay = {
@@ -287,7 +292,7 @@ function envelopeSchema(event: CatalogueEvent): JsonSchema {
     description: 'On what a new subscriber gets first; absent on live messages',
   };
   properties.data = deliveredData(event);
-  required.push('seq', 'ts', 'data');
+  required.push('offset', 'epoch', 'ts', 'data');
   return { type: 'object', properties, required, additionalProperties: true };
 }
 

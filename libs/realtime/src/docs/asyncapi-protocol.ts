@@ -5,6 +5,7 @@ import type { CatalogueChannel, RealtimeCatalogue } from '../events/realtime-cat
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { MAX_CLIENT_SYMBOL_LENGTH } from '../gateway/subscription.dto.js';
 import type { CloseReason } from '../limits/connection-guard.service.js';
+import { MAX_EPOCH_LENGTH } from '../recovery/stream-position.js';
 import { ID_PATTERN, type JsonSchema } from './payload-json-schema.js';
 
 /** The AsyncAPI channel of the connection itself; upper case, so no catalogue channel has it. */
@@ -73,7 +74,7 @@ function keySchema(channel: CatalogueChannel): JsonSchema {
     : { type: 'string', pattern: ID_PATTERN, description: `the ${field}` };
 }
 
-function subscribeVariant(channel: CatalogueChannel): JsonSchema {
+function subscribeVariant(channel: CatalogueChannel, withSince: boolean): JsonSchema {
   const symbol = {
     type: 'string',
     maxLength: MAX_CLIENT_SYMBOL_LENGTH,
@@ -88,14 +89,54 @@ function subscribeVariant(channel: CatalogueChannel): JsonSchema {
     properties[channel.key.field] = keySchema(channel);
     required.push(channel.key.field);
   }
+  if (withSince) properties.since = SINCE;
   return closedObject(properties, required);
 }
+
+const STREAM_POSITION: JsonSchema = closedObject(
+  {
+    offset: { ...integer, description: "The offset of the last message of the room's stream seen" },
+    epoch: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_EPOCH_LENGTH,
+      pattern: '^[A-Za-z0-9._:-]+$',
+      description: 'The epoch that offset counts in',
+    },
+  },
+  ['offset', 'epoch'],
+);
+
+const SINCE: JsonSchema = {
+  ...STREAM_POSITION,
+  description:
+    'Where the client stood (the offset and epoch of the last message it got): the answer says whether what it missed follows (recovered) or why not',
+};
+
+/** What a subscribe answer adds: the room's position, and with since, the recovery outcome. */
+const OPENING_PROPERTIES: Record<string, JsonSchema> = {
+  position: {
+    ...STREAM_POSITION,
+    description: "The room's position just before the messages that follow the answer",
+  },
+  recovered: {
+    type: 'boolean',
+    description:
+      'With since only: true when the missed messages follow in order, false when the current state follows instead',
+  },
+  reason: {
+    type: 'string',
+    enum: ['epoch_changed', 'too_old', 'history_off', 'unavailable'],
+    description: 'Why recovered is false',
+  },
+};
 
 function answerVariant(channel: CatalogueChannel): JsonSchema {
   const properties: Record<string, JsonSchema> = {
     ok: okTrue,
     channel: { const: channel.name },
     symbol: { type: 'string', description: 'The canonical symbol' },
+    ...OPENING_PROPERTIES,
   };
   const required = ['ok', 'channel', 'symbol'];
   if (channel.key) {
@@ -109,31 +150,33 @@ function answerVariant(channel: CatalogueChannel): JsonSchema {
 export function protocolMessages(catalogue: RealtimeCatalogue): Record<string, ProtocolMessage> {
   const publicChannels = catalogue.publicChannels();
   const privateNames = catalogue.privateChannels().map((channel) => channel.name);
-  const subscription: JsonSchema = { oneOf: publicChannels.map(subscribeVariant) };
-  const privateSubscription = closedObject({ channel: { type: 'string', enum: privateNames } }, [
-    'channel',
-  ]);
+  const subscribe: JsonSchema = {
+    oneOf: publicChannels.map((channel) => subscribeVariant(channel, true)),
+  };
+  const subscription: JsonSchema = {
+    oneOf: publicChannels.map((channel) => subscribeVariant(channel, false)),
+  };
+  const privateChannel: JsonSchema = { type: 'string', enum: privateNames };
+  const privateSubscription = closedObject({ channel: privateChannel }, ['channel']);
+  const subscribePrivate = closedObject({ channel: privateChannel, since: SINCE }, ['channel']);
   const answer: JsonSchema = {
     oneOf: [
       ...publicChannels.map(answerVariant),
-      openObject({ ok: okTrue, channel: { type: 'string', enum: privateNames } }, [
-        'ok',
-        'channel',
-      ]),
+      openObject({ ok: okTrue, channel: privateChannel, ...OPENING_PROPERTIES }, ['ok', 'channel']),
     ],
   };
   const byClose = Object.entries(CLOSE_CODES);
   const messages = [
     message(
       ClientEvent.Subscribe,
-      'Subscribe to a public channel of one symbol (and key, for keyed channels)',
-      subscription,
+      'Subscribe to a public channel of one symbol (and key, for keyed channels); with since, catch up from that position',
+      subscribe,
     ),
     message(ClientEvent.Unsubscribe, 'Leave a public subscription', subscription),
     message(
       ClientEvent.SubscribePrivate,
-      "Subscribe to a private channel: always the verified token's own user",
-      privateSubscription,
+      "Subscribe to a private channel: always the verified token's own user; with since, catch up from that position",
+      subscribePrivate,
     ),
     message(ClientEvent.UnsubscribePrivate, 'Leave a private subscription', privateSubscription),
     message(ClientEvent.Ping, 'A round trip: anything, or nothing', {}),
@@ -253,12 +296,20 @@ export function protocolSchemas(): Record<string, JsonSchema> {
         channel: { type: 'string' },
         event: { type: 'string', description: 'The event name, the same as the Socket.IO event' },
         symbol: { type: 'string' },
-        seq: { ...integer, description: 'One more for every message the room was sent' },
+        offset: {
+          ...integer,
+          description:
+            "The message's place in its room's stream: one more each, the same on every instance",
+        },
+        epoch: {
+          type: 'string',
+          description: 'The stream offset counts in; changes when it was reset',
+        },
         ts: { ...integer, description: 'When the gateway sent it, ms since the epoch' },
         replay: { const: true },
         data: { type: 'object', additionalProperties: true },
       },
-      ['channel', 'event', 'seq', 'ts', 'data'],
+      ['channel', 'event', 'offset', 'epoch', 'ts', 'data'],
     ),
     ErrorReply: openObject(
       {

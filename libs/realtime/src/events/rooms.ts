@@ -1,3 +1,4 @@
+import type { CatalogueEvent } from './catalogue-event.js';
 import { ALL_SYMBOLS } from './channels.js';
 
 /*
@@ -45,4 +46,27 @@ const USER_PREFIX = 'user.'.length;
 /** `user.orders` -> `user:{userId}:orders`; the user id is always the verified token's. */
 export function userRoom(userId: string, channel: string): string {
   return 'user:' + userId + ':' + channel.slice(USER_PREFIX);
+}
+
+/** The stream of events that go to every connection (`system.alert`); no client joins it. */
+export const EVERYONE_ROOM = '*';
+
+/** The room an accepted event of `definition` goes to. */
+export function eventRoom(definition: CatalogueEvent, data: Record<string, unknown>): string {
+  switch (definition.routing) {
+    case 'symbol':
+      return marketRoom(definition.channel, data.symbol as string);
+    case 'symbolKey':
+      return marketRoom(
+        definition.channel,
+        data.symbol as string,
+        String(data[definition.key!.field]),
+      );
+    case 'allSymbols':
+      return TICKER_ALL_ROOM;
+    case 'user':
+      return userRoom(String(data.userId), definition.channel);
+    case 'everyone':
+      return EVERYONE_ROOM;
+  }
 }

@@ -14,11 +14,12 @@ import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants.js';
 import type { Namespace, Socket } from 'socket.io';
 import { ConnectionAuthenticator } from '../auth/connection-authenticator.js';
 import { SessionLifetime } from '../auth/session-lifetime.service.js';
-import { envelope } from '../broadcast/envelope.js';
+import { roomEnvelope } from '../broadcast/envelope.js';
 import { MessageBatcher } from '../broadcast/message-batcher.js';
-import { RoomSequencer } from '../broadcast/room-sequencer.js';
+import { RoomStreams } from '../recovery/room-streams.service.js';
+import type { RoomOpening, StreamPosition } from '../recovery/stream-position.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
-import { MarketState } from '../market/market-state.service.js';
+import { MarketState, type ReplayedEvent } from '../market/market-state.service.js';
 import type { InstanceStats } from '../cluster/cluster-bus.js';
 import { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
@@ -41,6 +42,18 @@ import { inArrivalOrder } from './realtime-io.adapter.js';
 import { RealtimeExceptionFilter, answerFailure, errorReply } from './realtime-exception.filter.js';
 import { reply, type Ack as AckCallback } from './reply.js';
 import { SubscriptionParser, type MarketSubscription } from './subscription-parser.js';
+
+/** A subscription about to be opened: its channel and room, what the answer echoes, its `since`. */
+interface OpenedSubscription {
+  readonly channel: string;
+  readonly room: string;
+  readonly named: Readonly<Record<string, string>>;
+  readonly since: StreamPosition | undefined;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>).then === 'function';
+}
 
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
@@ -104,7 +117,7 @@ export class AppWebSocketGateway
   constructor(
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(SubscriptionParser) private readonly subscriptions: SubscriptionParser,
-    @Inject(RoomSequencer) private readonly sequencer: RoomSequencer,
+    @Inject(RoomStreams) private readonly streams: RoomStreams,
     @Inject(ConnectionAuthenticator) private readonly authenticator: ConnectionAuthenticator,
     @Inject(SessionLifetime) private readonly sessions: SessionLifetime,
     @Inject(MarketState) private readonly market: MarketState,
@@ -130,11 +143,11 @@ export class AppWebSocketGateway
     this.guard.attach(server);
     this.authenticator.announce();
     this.batcher.attach(server);
-    // A room's count ends when neither it nor its batched twin has a member left.
+    // A room without history starts a new stream once neither it nor its twin has a member.
     server.adapter.on('delete-room', (deleted: string) => {
       const room = subscriptionRoom(deleted);
       const rooms = server.adapter.rooms;
-      if (!rooms.has(room) && !rooms.has(batchedRoom(room))) this.sequencer.forget(room);
+      if (!rooms.has(room) && !rooms.has(batchedRoom(room))) this.streams.forget(room);
     });
     this.drain.attach(server);
     this.metrics.countSubscriptionsWith(() => this.subscriptionCounts().entries());
@@ -190,26 +203,18 @@ export class AppWebSocketGateway
     @ConnectedSocket() client: Socket,
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
-  ): void {
+  ): void | Promise<void> {
     let subscription: MarketSubscription;
-    let alreadySubscribed: boolean;
     try {
-      subscription = this.subscriptions.market(body);
-      alreadySubscribed = this.join(client, subscription.room);
+      subscription = this.subscriptions.market(body, true);
     } catch (error) {
       const echo = this.subscriptions.echoMarket(body);
       return answerFailure(client, ack, ClientEvent.Subscribe, error, echo);
     }
-    const { channel, symbol, key, room, named } = subscription;
-    reply(client, ack, ServerEvent.Subscribed, { ok: true, ...named });
-    if (alreadySubscribed) return;
-    // Joined and replayed in one tick: no room message can fall between the two, and the
-    // room's next message carries seq + 1.
-    const seq = this.sequencer.current(room);
-    const now = Date.now();
-    for (const { definition, data } of this.market.replay(channel, symbol, key)) {
-      client.emit(definition.event, envelope(definition, symbol, key, seq, now, data, true));
-    }
+    const { channel, symbol, key, room, named, since } = subscription;
+    return this.open(client, ack, ClientEvent.Subscribe, { channel, room, named, since }, () =>
+      this.market.replay(channel, symbol, key),
+    );
   }
 
   @SubscribeMessage(ClientEvent.Unsubscribe)
@@ -235,16 +240,23 @@ export class AppWebSocketGateway
     @ConnectedSocket() client: Socket,
     @MessageBody() body: unknown,
     @Ack() ack?: AckCallback,
-  ): void {
+  ): void | Promise<void> {
     let channel: string;
+    let since: StreamPosition | undefined;
+    let room: string;
     try {
-      channel = this.subscriptions.user(body);
-      this.join(client, userRoom(this.verifiedUserId(client), channel));
+      ({ channel, since } = this.subscriptions.user(body, true));
+      room = userRoom(this.verifiedUserId(client), channel);
     } catch (error) {
       const echo = this.subscriptions.echoUser(body);
       return answerFailure(client, ack, ClientEvent.SubscribePrivate, error, echo);
     }
-    reply(client, ack, ServerEvent.Subscribed, { ok: true, channel });
+    return this.open(client, ack, ClientEvent.SubscribePrivate, {
+      channel,
+      room,
+      named: { channel },
+      since,
+    });
   }
 
   @SubscribeMessage(ClientEvent.UnsubscribePrivate)
@@ -255,7 +267,7 @@ export class AppWebSocketGateway
   ): void {
     let channel: string;
     try {
-      channel = this.subscriptions.user(body);
+      channel = this.subscriptions.user(body).channel;
       client.leave(this.memberRoom(client, userRoom(this.verifiedUserId(client), channel)));
     } catch (error) {
       const echo = this.subscriptions.echoUser(body);
@@ -291,15 +303,54 @@ export class AppWebSocketGateway
     return (client.data as ConnectionData).batched ? batchedRoom(room) : room;
   }
 
-  /** Joins a subscription within the limit; true when the connection already had it. */
-  private join(client: Socket, room: string): boolean {
+  /**
+   * Opens a subscription within the limit: finds the room's position (and, with `since`,
+   * what the client missed), then in one turn answers, sends the missed messages or the
+   * current state, and joins, so the live stream follows without a hole or a repeat.
+   * Clustered, the position comes from Redis and the command waits for it (bounded).
+   */
+  private open(
+    client: Socket,
+    ack: AckCallback | undefined,
+    command: string,
+    subscription: OpenedSubscription,
+    currentState?: () => readonly ReplayedEvent[],
+  ): void | Promise<void> {
+    const { channel, room, named, since } = subscription;
     const member = this.memberRoom(client, room);
-    if (client.rooms.has(member)) return true;
-    this.admitSubscription(client);
-    // What the room collected this turn predates this member's replay: out it goes first.
-    if (member !== room) this.batcher.flush(member);
-    client.join(member);
-    return false;
+    if (client.rooms.has(member))
+      return reply(client, ack, ServerEvent.Subscribed, { ok: true, ...named });
+    try {
+      this.admitSubscription(client);
+    } catch (error) {
+      return answerFailure(client, ack, command, error, named);
+    }
+    const opening = this.streams.open(room, channel, since);
+    const finish = (found: RoomOpening): void => {
+      if (!client.connected) return;
+      const { position, missed, failure } = found;
+      const answer: Record<string, unknown> = { ok: true, ...named, position };
+      if (since) {
+        answer.recovered = missed !== undefined;
+        answer.reason = failure;
+        this.metrics.recovery(channel, failure ?? 'recovered', missed?.length ?? 0);
+      }
+      reply(client, ack, ServerEvent.Subscribed, answer);
+      if (missed) {
+        for (const { definition, data, offset, ts } of missed)
+          client.emit(definition.event, roomEnvelope(definition, data, offset, position.epoch, ts));
+      } else if (currentState) {
+        const now = Date.now();
+        const { offset, epoch } = position;
+        for (const { definition, data } of currentState())
+          client.emit(definition.event, roomEnvelope(definition, data, offset, epoch, now, true));
+      }
+      // What the room collected this turn predates this member's position: out it goes first.
+      if (member !== room) this.batcher.flush(member);
+      client.join(member);
+    };
+    if (!isPromise(opening)) return finish(opening);
+    return opening.then(finish);
   }
 
   /** Refuses a subscription past the limit; otherwise the subscribe deadline is met. */

@@ -43,6 +43,58 @@ describe('SubscriptionParser', () => {
     );
   });
 
+  it('takes since on subscribe only, as { offset, epoch } and nothing else', () => {
+    const since = { offset: 41, epoch: 'mx6ckaso84d23e6c' };
+    expect(parser.market({ channel: 'trades', symbol: 'btcusdt', since }, true)).toMatchObject({
+      room: 'trades:BTCUSDT',
+      since,
+    });
+    expect(parser.user({ channel: 'user.orders', since }, true)).toEqual({
+      channel: 'user.orders',
+      since,
+    });
+    expect(parser.market({ channel: 'trades', symbol: 'BTCUSDT' }, true).since).toBeUndefined();
+    const wrong: Array<[unknown, string]> = [
+      [7, 'since must be { offset, epoch } as a message carried them, got 7'],
+      [{ offset: 1, epoch: 'e', seq: 2 }, 'unknown field since.seq; allowed: offset, epoch'],
+      [{ offset: -1, epoch: 'e' }, 'since.offset must be a whole number from 0, got -1'],
+      [{ offset: 1.5, epoch: 'e' }, 'since.offset must be a whole number from 0, got 1.5'],
+      [
+        { offset: 2 ** 53, epoch: 'e' },
+        'since.offset must be a whole number from 0, got 9007199254740992',
+      ],
+      [
+        { offset: 1 },
+        'since.epoch must be the epoch a message carried (1-64 of A-Z a-z 0-9 . _ : -), got undefined',
+      ],
+      [
+        { offset: 1, epoch: '' },
+        'since.epoch must be the epoch a message carried (1-64 of A-Z a-z 0-9 . _ : -), got ""',
+      ],
+      [{ offset: 1, epoch: 'x'.repeat(65) }, expect.stringContaining('since.epoch must be')],
+      [{ offset: 1, epoch: 'a b' }, expect.stringContaining('since.epoch must be')],
+    ] as Array<[unknown, string]>;
+    for (const [value, message] of wrong) {
+      expect(
+        refusal(() => parser.market({ channel: 'trades', symbol: 'BTCUSDT', since: value }, true)),
+      ).toEqual({
+        code: 'INVALID_PAYLOAD',
+        message,
+      });
+      expect(refusal(() => parser.user({ channel: 'user.orders', since: value }, true)).code).toBe(
+        'INVALID_PAYLOAD',
+      );
+    }
+    // Unsubscribe has no position to catch up from.
+    expect(refusal(() => parser.market({ channel: 'trades', symbol: 'BTCUSDT', since }))).toEqual({
+      code: 'INVALID_PAYLOAD',
+      message: 'unknown field "since"; allowed: channel, symbol',
+    });
+    expect(refusal(() => parser.user({ channel: 'user.orders', since })).code).toBe(
+      'INVALID_PAYLOAD',
+    );
+  });
+
   it('answers each mistake with its code', () => {
     expect(refusal(() => parser.market(undefined)).code).toBe('INVALID_PAYLOAD');
     expect(refusal(() => parser.market({ channel: 'ticker' })).code).toBe('INVALID_PAYLOAD');
@@ -57,7 +109,7 @@ describe('SubscriptionParser', () => {
       refusal(() => parser.market({ channel: 'klines', symbol: 'BTCUSDT', interval: '1H' })).code,
     ).toBe('INVALID_INTERVAL');
     expect(refusal(() => parser.user({ channel: 'orders' })).code).toBe('UNKNOWN_CHANNEL');
-    expect(parser.user({ channel: 'user.deposits' })).toBe('user.deposits');
+    expect(parser.user({ channel: 'user.deposits' }).channel).toBe('user.deposits');
   });
 
   it('takes a host channel and its own key, and refuses what the catalogue does not have', () => {
@@ -94,7 +146,7 @@ describe('SubscriptionParser', () => {
       refusal(() => parser.market({ channel: 'klines', symbol: 'BTCUSDT', interval: '1H' })).code,
     ).toBe('INVALID_INTERVAL');
     expect(refusal(() => parser.user({ channel: 'orders' })).code).toBe('UNKNOWN_CHANNEL');
-    expect(parser.user({ channel: 'user.deposits' })).toBe('user.deposits');
+    expect(parser.user({ channel: 'user.deposits' }).channel).toBe('user.deposits');
   });
 
   it('takes a host channel and its own key, and refuses what the catalogue does not have', () => {
@@ -124,7 +176,7 @@ describe('SubscriptionParser', () => {
       code: 'UNKNOWN_CHANNEL',
       message: 'channel must be one of ticker, orderbook, trades, klines, prices, got "depth"',
     });
-    expect(parser.user({ channel: 'user.portfolio' })).toBe('user.portfolio');
+    expect(parser.user({ channel: 'user.portfolio' }).channel).toBe('user.portfolio');
     expect(
       refusal(() => parser.market({ channel: 'user.portfolio', symbol: 'BTCUSDT' })).code,
     ).toBe('UNKNOWN_CHANNEL');

@@ -6,6 +6,7 @@ import { ID_REGEX, isPlainObject } from '../events/payload-schema.js';
 import { RealtimeCatalogue, type CatalogueChannel } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, marketRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException, describeValue } from '../errors/index.js';
+import { MAX_EPOCH_LENGTH, type StreamPosition } from '../recovery/stream-position.js';
 import {
   MAX_CLIENT_SYMBOL_LENGTH,
   MarketSubscriptionDto,
@@ -20,7 +21,17 @@ export interface MarketSubscription {
   readonly room: string;
   /** The subscription as the client named it, normalised: what the answer echoes. */
   readonly named: Readonly<Record<string, string>>;
+  /** Where the client's stream stood, to catch up from (`subscribe` only). */
+  readonly since?: StreamPosition;
 }
+
+export interface UserSubscription {
+  readonly channel: string;
+  readonly since?: StreamPosition;
+}
+
+const SINCE = 'since';
+const EPOCH_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
 const TICKER = 'ticker';
 /** Longest value an answer echoes, in characters; longer ones are cut and end in `...`. */
@@ -79,18 +90,18 @@ export class SubscriptionParser {
     return echoOf(body, PRIVATE_FIELDS);
   }
 
-  market(body: unknown): MarketSubscription {
+  /** A market subscription; `since` is allowed when `withSince` (subscribe, not unsubscribe). */
+  market(body: unknown, withSince = false): MarketSubscription {
     const channel = this.channelOf(body, false);
     const field = channel.key?.field;
     for (const [other, { channels, code }] of this.keyFields) {
       if (other !== field && Object.hasOwn(body as object, other))
         throw new RealtimeException(code, `${other} applies only to ${channels.join(', ')}`);
     }
-    const dto = validated(
-      MarketSubscriptionDto,
-      body,
-      field ? ['channel', 'symbol', field] : ['channel', 'symbol'],
-    );
+    const fields = field ? ['channel', 'symbol', field] : ['channel', 'symbol'];
+    if (withSince) fields.push(SINCE);
+    const dto = validated(MarketSubscriptionDto, body, fields);
+    const since = withSince ? sinceOf(body) : undefined;
     const key = field === undefined ? undefined : this.keyOf(channel, (body as never)[field]);
     const sentProblem = this.sentSymbolProblem(dto.symbol);
     if (sentProblem) {
@@ -107,7 +118,7 @@ export class SubscriptionParser {
           `symbol "all" applies only to ticker`,
         );
       }
-      return { channel: TICKER, symbol: ALL_SYMBOLS, room: TICKER_ALL_ROOM, named };
+      return { channel: TICKER, symbol: ALL_SYMBOLS, room: TICKER_ALL_ROOM, named, since };
     }
     const symbol = this.settings.symbols.normalize(dto.symbol);
     const problem = this.settings.symbols.problem(symbol);
@@ -125,12 +136,19 @@ export class SubscriptionParser {
       key,
       room: marketRoom(channel.name, symbol, key),
       named,
+      since,
     };
   }
 
-  user(body: unknown): string {
+  /** A private subscription; `since` is allowed when `withSince`. */
+  user(body: unknown, withSince = false): UserSubscription {
     this.channelOf(body, true);
-    return validated(UserSubscriptionDto, body, ['channel']).channel;
+    const { channel } = validated(
+      UserSubscriptionDto,
+      body,
+      withSince ? ['channel', SINCE] : ['channel'],
+    );
+    return { channel, since: withSince ? sinceOf(body) : undefined };
   }
 
   /** Why a sent symbol is no symbol before it is upper-cased: too long, or not ASCII. */
@@ -174,6 +192,41 @@ export class SubscriptionParser {
     }
     return value as string;
   }
+}
+
+/** The `since` a subscription carries, checked; undefined when it has none. */
+function sinceOf(body: unknown): StreamPosition | undefined {
+  const since = (body as Record<string, unknown>)[SINCE];
+  if (since === undefined) return undefined;
+  if (!isPlainObject(since))
+    throw new RealtimeException(
+      RealtimeErrorCode.InvalidPayload,
+      `since must be { offset, epoch } as a message carried them, got ${describeValue(since)}`,
+    );
+  for (const key of Object.keys(since)) {
+    if (key !== 'offset' && key !== 'epoch')
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidPayload,
+        `unknown field since.${cut(key)}; allowed: offset, epoch`,
+      );
+  }
+  const { offset, epoch } = since;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+    throw new RealtimeException(
+      RealtimeErrorCode.InvalidPayload,
+      `since.offset must be a whole number from 0, got ${describeValue(offset)}`,
+    );
+  if (
+    typeof epoch !== 'string' ||
+    epoch.length === 0 ||
+    epoch.length > MAX_EPOCH_LENGTH ||
+    !EPOCH_PATTERN.test(epoch)
+  )
+    throw new RealtimeException(
+      RealtimeErrorCode.InvalidPayload,
+      `since.epoch must be the epoch a message carried (1-${MAX_EPOCH_LENGTH} of A-Z a-z 0-9 . _ : -), got ${describeValue(epoch)}`,
+    );
+  return { offset, epoch };
 }
 
 function validated<T extends object>(

@@ -105,7 +105,7 @@ export class RealtimeMetrics {
 
   private readonly clusterUnsent = new Counter({
     name: 'realtime_cluster_events_unsent_total',
-    help: 'Events this instance delivered locally but could not send to the other instances (Redis unreachable)',
+    help: 'Events this instance positioned and delivered alone, under an epoch of its own, because Redis could not (the other instances miss them)',
     registers: [this.registry],
   });
 
@@ -114,6 +114,31 @@ export class RealtimeMetrics {
     help: 'Redis commands that failed (Redis unreachable or timed out), by client (publisher, subscriber)',
     labelNames: ['client'],
     registers: [this.registry],
+  });
+
+  private readonly recoveries = new Counter({
+    name: 'realtime_recoveries_total',
+    help: 'Subscriptions with `since`, by channel and outcome (recovered, epoch_changed, too_old, history_off, unavailable)',
+    labelNames: ['channel', 'outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly recoveredMessages = new Counter({
+    name: 'realtime_recovered_messages_total',
+    help: 'Missed messages sent to recovering subscriptions from history, by channel',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+
+  private historySource: (() => number) | undefined;
+
+  readonly historyMessages: Gauge = new Gauge({
+    name: 'realtime_history_messages',
+    help: 'Messages held in the in-memory room history of this instance (clustered, history lives in Redis)',
+    registers: [this.registry],
+    collect: (): void => {
+      this.historyMessages.set(this.historySource?.() ?? 0);
+    },
   });
 
   readonly deliveryLatency = new Histogram({
@@ -190,6 +215,16 @@ export class RealtimeMetrics {
 
   clusterEventsUnsent(events: number): void {
     this.clusterUnsent.inc(events);
+  }
+
+  /** Where the history gauge reads its count when scraped. */
+  countHistoryWith(source: () => number): void {
+    this.historySource = source;
+  }
+
+  recovery(channel: string, outcome: string, messages: number): void {
+    this.recoveries.inc({ channel, outcome });
+    if (messages > 0) this.recoveredMessages.inc({ channel }, messages);
   }
 
   redisCommandFailed(client: string): void {

@@ -1,0 +1,172 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import { RealtimeSettings } from '../config/realtime-settings.js';
+import type { CatalogueEvent } from '../events/catalogue-event.js';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
+import { EVERYONE_ROOM, TICKER_ALL_ROOM, batchedRoom } from '../events/rooms.js';
+import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import { MemoryRoomLogs } from './memory-room-logs.js';
+import { NO_HISTORY, channelHistories, type ChannelHistory } from './recovery-options.js';
+import {
+  RedisRoomStreams,
+  type OpenRequest,
+  type StreamCommandClient,
+  type StreamDelivery,
+  type StreamSubscriberClient,
+  type UnpositionedMessage,
+} from './redis-room-streams.js';
+import type { RoomOpening, StreamPosition } from './stream-position.js';
+
+type Payload = Record<string, unknown>;
+
+/** How often the in-memory history drops what its bounds no longer allow. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Every room's stream: gives each message its position (`offset`, `epoch`), keeps each
+ * channel's history, and opens subscriptions (`since`) against it. Alone, everything lives
+ * in this process; clustered (`useRedis`), in Redis, shared by every instance. Either way a
+ * message reaches `deliver` once per instance, in its room's offset order.
+ */
+@Injectable()
+export class RoomStreams implements OnModuleDestroy {
+  private readonly memory: MemoryRoomLogs;
+  private readonly histories: ReadonlyMap<string, ChannelHistory>;
+  private readonly sweeper: NodeJS.Timeout;
+  private server: Namespace | undefined;
+  private deliver: StreamDelivery = () => undefined;
+  private redis: RedisRoomStreams | undefined;
+  /**
+   * Rooms of the gateway's own digests (`ticker:all`): each instance builds them, so each
+   * positions them itself, clustered or not.
+   */
+  private readonly localRooms = new Set<string>();
+
+  constructor(
+    @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
+    @Inject(RealtimeCatalogue) private readonly catalogue: RealtimeCatalogue,
+    @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
+  ) {
+    const { maxMemoryMessages, positionTtlMs } = settings.recovery;
+    this.histories = channelHistories(settings.recovery, catalogue.channels());
+    for (const definition of catalogue.events())
+      if (definition.builtByGateway && definition.routing === 'allSymbols')
+        this.localRooms.add(TICKER_ALL_ROOM);
+    const ages = [...this.histories.values()].filter((h) => h.size > 0).map((h) => h.ageMs);
+    this.memory = new MemoryRoomLogs(
+      maxMemoryMessages,
+      positionTtlMs,
+      ages.length > 0 ? Math.min(...ages) : positionTtlMs,
+      (room) => this.hasMembers(room),
+    );
+    this.sweeper = setInterval(() => this.memory.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+    metrics.countHistoryWith(() => this.memory.messages);
+  }
+
+  /** Where positioned messages go, and whose rooms say who listens here. */
+  attach(server: Namespace, deliver: StreamDelivery): void {
+    this.server = server;
+    this.deliver = deliver;
+  }
+
+  /** Shares streams and history through Redis (the Redis adapter calls this). */
+  useRedis(pub: StreamCommandClient, sub: StreamSubscriberClient): void {
+    this.redis = new RedisRoomStreams(pub, sub, {
+      instanceId: this.settings.instanceId,
+      prefix: `realtime:${this.settings.namespace}:`,
+      positionTtlMs: this.settings.recovery.positionTtlMs,
+      catalogue: this.catalogue,
+      deliver: (...args) => this.deliver(...args),
+      positionLocally: (messages) => this.positionLocally(messages),
+      openLocally: (request) => this.openLocally(request, true),
+    });
+    this.redis.start();
+  }
+
+  /** Whether rooms are shared with other instances. */
+  get clustered(): boolean {
+    return this.redis !== undefined;
+  }
+
+  /** Back from a Redis outage: streams positioned here alone end, Redis's go on. */
+  redisReconnected(): void {
+    this.memory.clear(this.localRooms);
+  }
+
+  historyOf(channel: string): ChannelHistory {
+    return this.histories.get(channel) ?? NO_HISTORY;
+  }
+
+  /** Takes one accepted message into its room's stream. */
+  append(definition: CatalogueEvent, room: string, data: Payload): void {
+    const ts = Date.now();
+    const history = this.historyOf(definition.channel);
+    if (this.redis && !this.localRooms.has(room)) {
+      if (this.redis.connected) return this.redis.append(definition, room, history, data, ts);
+      this.metrics.clusterEventsUnsent(1);
+    }
+    this.appendLocally(definition, room, history, data, ts);
+  }
+
+  /**
+   * The room's position just before what a new subscriber gets, and what a client `since`
+   * missed. Alone this is immediate; clustered it waits for Redis (bounded).
+   */
+  open(
+    room: string,
+    channel: string,
+    since: StreamPosition | undefined,
+  ): RoomOpening | Promise<RoomOpening> {
+    const request: OpenRequest = { room, history: this.historyOf(channel), since };
+    if (this.redis && !this.localRooms.has(room)) return this.redis.open(request);
+    return this.openLocally(request, false);
+  }
+
+  /** A room nobody here listens to any more: a room without history starts over next time. */
+  forget(room: string): void {
+    this.memory.forget(room);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+    this.redis?.dispose();
+  }
+
+  private appendLocally(
+    definition: CatalogueEvent,
+    room: string,
+    history: ChannelHistory,
+    data: Payload,
+    ts: number,
+  ): void {
+    // Nobody listens and nothing is kept: no position to count (the state still updates).
+    if (history.size === 0 && !this.hasMembers(room))
+      return this.deliver(definition, room, data, 0, '', ts, false);
+    const log = this.memory.append(room, history, definition, data, ts);
+    this.deliver(definition, room, data, log.offset, log.epoch, ts, false);
+  }
+
+  private positionLocally(messages: readonly UnpositionedMessage[]): void {
+    this.metrics.clusterEventsUnsent(messages.length);
+    for (const { definition, room, history, data, ts } of messages)
+      this.appendLocally(definition, room, history, data, ts);
+  }
+
+  /**
+   * Opens against this process's logs. Clustered, these hold only what this instance
+   * positioned alone, so a `since` from the shared stream cannot be served: `unavailable`.
+   */
+  private openLocally(request: OpenRequest, redisAway: boolean): RoomOpening {
+    const opening = this.memory.open(request.room, request.history, request.since, Date.now());
+    if (redisAway && opening.failure === 'epoch_changed')
+      return { position: opening.position, failure: 'unavailable' };
+    return opening;
+  }
+
+  private hasMembers(room: string): boolean {
+    if (room === EVERYONE_ROOM) return true;
+    const rooms = this.server?.adapter.rooms;
+    return rooms !== undefined && (rooms.has(room) || rooms.has(batchedRoom(room)));
+  }
+}
