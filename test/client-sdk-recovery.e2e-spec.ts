@@ -187,6 +187,9 @@ describe('client SDK: nothing lost across reconnects, against the real gateway',
     const ordersAt = sdk.position(ORDERS)!;
     expect(tradesAt.offset).toBe(got.trades.at(-1)!.offset);
     expect(ordersAt.offset).toBe(got.orders.at(-1)!.offset);
+    // Subscribing again on the same connection changes nothing, the known position included.
+    expect(await sdk.subscribe(TRADES)).toMatchObject({ ok: true, channel: 'trades' });
+    expect(sdk.position(TRADES)).toEqual(tradesAt);
 
     net.goOffline();
     await until(() => sdk.state.value === 'reconnecting', 5000, 'the connection to drop');

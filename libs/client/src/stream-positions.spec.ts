@@ -41,15 +41,19 @@ describe('StreamPositions', () => {
     expect(positions.received(KEY, at(91, 'e2'), false)).toEqual({ kind: 'next' });
   });
 
-  it('takes the position of a fresh subscribe answer, and forgets it when there is none', () => {
+  it('takes the position of a fresh subscribe answer, and keeps what it knows when there is none', () => {
     const positions = new StreamPositions();
     expect(positions.answered(KEY, { position: at(5) })).toBeUndefined();
     expect(positions.get(KEY)).toEqual(at(5));
     expect(positions.received(KEY, at(6), false)).toEqual({ kind: 'next' });
-    // The gateway could not tell (its Redis was down): nothing to check the next one against.
+    // A second subscribe on the same connection is answered without a position.
     expect(positions.answered(KEY, {})).toBeUndefined();
-    expect(positions.get(KEY)).toBeUndefined();
-    expect(positions.received(KEY, at(2, 'e9'), false)).toEqual({ kind: 'first' });
+    expect(positions.get(KEY)).toEqual(at(6));
+    expect(positions.received(KEY, at(7), false)).toEqual({ kind: 'next' });
+    // A first one the gateway could not place: nothing to check the next message against.
+    expect(positions.answered('user.orders', {})).toBeUndefined();
+    expect(positions.get('user.orders')).toBeUndefined();
+    expect(positions.received('user.orders', at(2, 'e9'), false)).toEqual({ kind: 'first' });
   });
 
   it('after a recovered resubscribe, expects the missed messages from since + 1, and counts them', () => {

@@ -112,9 +112,15 @@ export class StreamPositions {
         position && position.epoch === since.epoch ? position.offset - since.offset : undefined;
       return missed === undefined || missed < 0 ? { recovered: true } : { recovered: true, missed };
     }
+    if (!since) {
+      // No position: the gateway could not tell, or the connection already had the room
+      // (a second subscribe is answered without one); what is known still holds.
+      if (position) this.positions.set(key, position);
+      return undefined;
+    }
+    // Not recovered: the stream starts over from the answer's position.
     if (position) this.positions.set(key, position);
     else this.positions.delete(key);
-    if (!since) return undefined;
     const reason =
       typeof answer.reason === 'string' && REASONS.has(answer.reason)
         ? answer.reason
