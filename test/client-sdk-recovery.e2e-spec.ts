@@ -283,6 +283,33 @@ describe('client SDK: nothing lost across reconnects, against the real gateway',
     ]);
   }, 45_000);
 
+  it('makes a subscription asked for while offline once when back, beside the resubscribed ones', async () => {
+    const server = await gateway();
+    const net = await network(server);
+    const { sdk, got, reconnects, sent } = await sdkClient(net.url);
+    await sdk.subscribe(ORDERS);
+    net.goOffline();
+    await until(() => sdk.state.value === 'reconnecting', 5000, 'the connection to drop');
+    trade(server, 1);
+    const subscribed = sdk.subscribe(TRADES);
+    net.goOnline();
+    expect(await subscribed).toMatchObject({
+      ok: true,
+      channel: 'trades',
+      position: { offset: 1 },
+    });
+    await until(() => reconnects.length === 1, 15_000, 'the reconnect');
+    expect(sent.map((c) => c.payload.channel)).toEqual(['user.orders', 'trades', 'user.orders']);
+    expect(reconnects[0]!.subscriptions.map((r) => r.key)).toEqual(['user.orders']);
+    // The trade of before is the replayed recent one; the next is live.
+    trade(server, 2);
+    await until(() => got.trades.length === 2, 3000, 'the trades');
+    expect(got.trades.map((t) => [t.id, t.replay])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+  }, 30_000);
+
   it('resumes on another instance: the missed messages come from the stream the instances share in Redis', async () => {
     const redis = new RedisServer(await freePort());
     redises.push(redis);
