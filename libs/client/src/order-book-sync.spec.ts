@@ -91,6 +91,22 @@ describe('OrderBookSync', () => {
     expect(sync.reason).toBeUndefined();
   });
 
+  it('takes a live snapshot after an offset jump: the gateway held updates back at an upstream hole', () => {
+    const { gateway, sync } = synced();
+    // Offsets 4 and 5 went to updates the gateway held back; the exchange's next snapshot is 6.
+    const next = gateway.snapshot({ ...snapshotData, lastUpdateId: 20 } as never);
+    expect(sync.apply(envelope('orderbook.snapshot', 6, next))).toBe('synced');
+    const after = gateway.update({
+      symbol: 'ETHUSDT',
+      firstUpdateId: 21,
+      lastUpdateId: 21,
+      bids: [['99', '1']],
+      asks: [],
+    } as never) as { forward: object };
+    expect(sync.apply(envelope('orderbook.update', 7, after.forward))).toBe('synced');
+    expect(sync.apply(envelope('orderbook.update', 9, after.forward))).toBe('stale');
+  });
+
   it('takes a replayed snapshot of a new epoch after a reset, and follows its offsets', () => {
     const { gateway, sync } = synced();
     sync.reset();

@@ -60,14 +60,17 @@ export class OrderBookSync {
   /** Takes one envelope of the `orderbook:{symbol}` subscription; returns the state after it. */
   apply(envelope: OrderBookEnvelope): OrderBookSyncState {
     if (envelope.data.symbol !== this.symbol || this.syncState === 'stale') return this.syncState;
-    // A replayed snapshot carries the room's current position; every live message is one more.
-    if (!envelope.replay && this.last !== undefined) {
+    // A replayed snapshot carries the room's current position; every live update is one more.
+    // A snapshot replaces the book whatever came before it: after an upstream hole the
+    // gateway holds updates back (their offsets show the jump) until the next snapshot.
+    const isSnapshot = envelope.event === 'orderbook.snapshot';
+    if (!envelope.replay && !isSnapshot && this.last !== undefined) {
       if (envelope.epoch !== this.last.epoch) return this.stale('epoch-changed');
       if (envelope.offset !== this.last.offset + 1) return this.stale('offset-gap');
     }
     this.last = { offset: envelope.offset, epoch: envelope.epoch };
     const { data } = envelope;
-    if (envelope.event === 'orderbook.snapshot') {
+    if (isSnapshot) {
       this.book.reset(data.lastUpdateId, data.bids, data.asks);
       this.syncState = 'synced';
     } else if (envelope.event === 'orderbook.update') {
