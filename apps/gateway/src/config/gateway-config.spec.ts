@@ -106,6 +106,29 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ METRICS_TOKEN: '   ' }).metrics).toEqual({ token: undefined });
   });
 
+  it('reads HISTORY per channel (private for every private one), off, and its bounds', () => {
+    expect(
+      loadGatewayConfig({
+        HISTORY: 'private=500/2m, trades=off,ticker=5/1500ms,user.orders=2000/1h',
+        HISTORY_MEMORY_MESSAGES: '1000',
+        POSITION_TTL_MS: '60000',
+      }).realtime.recovery,
+    ).toEqual({
+      history: {
+        private: { size: 500, ageMs: 120_000 },
+        trades: false,
+        ticker: { size: 5, ageMs: 1500 },
+        'user.orders': { size: 2000, ageMs: 3_600_000 },
+      },
+      maxMemoryMessages: 1000,
+      positionTtlMs: 60_000,
+    });
+    expect(loadGatewayConfig({ HISTORY: 'off' }).realtime.recovery?.history).toEqual({
+      private: false,
+      trades: false,
+    });
+  });
+
   it('reads the limits', () => {
     expect(
       loadGatewayConfig({
@@ -192,6 +215,13 @@ describe('loadGatewayConfig', () => {
     [{ MESSAGE_RATE_LIMIT: 'fast' }, 'MESSAGE_RATE_LIMIT must be a number'],
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
     [{ MAX_MESSAGE_BYTES: '10' }, 'MAX_MESSAGE_BYTES must be an integer from 256'],
+    [{ HISTORY: 'trades=1000' }, 'HISTORY entry "trades=1000" must be channel=size/age'],
+    [{ HISTORY: 'candles=10/1m' }, 'HISTORY names no channel; channels: ticker, orderbook'],
+    [{ HISTORY: 'orderbook=10/1m' }, 'HISTORY order books recover by a snapshot'],
+    [{ HISTORY: 'trades=1000000/1m' }, 'HISTORY must be an integer from 0 to 100000'],
+    [{ HISTORY: 'trades=10/2d' }, 'HISTORY entry "trades=10/2d" must be channel=size/age'],
+    [{ POSITION_TTL_MS: '5' }, 'POSITION_TTL_MS must be an integer from 1000'],
+    [{ HISTORY_MEMORY_MESSAGES: '-1' }, 'HISTORY_MEMORY_MESSAGES must be an integer from 0'],
   ])('names the variable in its one-line error for %j', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);

@@ -74,7 +74,8 @@ export class RoomStreams implements OnModuleDestroy {
   useRedis(pub: StreamCommandClient, sub: StreamSubscriberClient): void {
     this.redis = new RedisRoomStreams(pub, sub, {
       instanceId: this.settings.instanceId,
-      prefix: `realtime:${this.settings.namespace}:`,
+      // One hash slot for every key a script touches, should the Redis be a Redis Cluster.
+      prefix: `{realtime:${this.settings.namespace}}:`,
       positionTtlMs: this.settings.recovery.positionTtlMs,
       catalogue: this.catalogue,
       deliver: (...args) => this.deliver(...args),
