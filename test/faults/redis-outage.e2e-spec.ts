@@ -98,6 +98,7 @@ describe('a Redis outage under traffic', () => {
       'cross-instance delivery before the outage',
     );
 
+    const shared = onA.payloads('trade').at(-1) as { offset: number; epoch: string };
     await redis.stop();
     const outageStarted = Date.now();
     await until(async () => !(await isReady(a)) && !(await isReady(b)), 10_000, 'both not ready');
@@ -109,6 +110,20 @@ describe('a Redis outage under traffic', () => {
     const late = await watcher(a, hsToken('late-user'));
     const acceptedWithinMs = Date.now() - connecting;
     expect(acceptedWithinMs).toBeLessThan(2000);
+
+    // Recovery from the shared history is answered at once, and honestly: it cannot be read.
+    const recovering = io(`${a.url}/ws`, { transports: ['websocket'], reconnection: false });
+    sockets.push(recovering);
+    await new Recorder(recovering).waitFor('connected');
+    const asked = Date.now();
+    const answer = await command(recovering, 'subscribe', {
+      channel: 'trades',
+      symbol: SYMBOL,
+      since: { offset: shared.offset, epoch: shared.epoch },
+    });
+    expect(Date.now() - asked).toBeLessThan(1000);
+    expect(answer).toMatchObject({ ok: true, recovered: false, reason: 'unavailable' });
+    expect(answer.position.epoch).not.toBe(shared.epoch);
 
     // Operator counts answer, for this instance alone, instead of waiting on Redis.
     const stats = await fetch(`${a.url}/admin/stats`, {
@@ -136,6 +151,11 @@ describe('a Redis outage under traffic', () => {
       const own = from(instance, tradeIds(recorder));
       expect(own).toEqual([...own].sort((x, y) => x - y));
     }
+    // Positioned by the instance alone, under an epoch of its own, with no gap.
+    const local = onA.payloads('trade').filter((t) => t.epoch !== shared.epoch);
+    expect(local.length).toBeGreaterThan(50);
+    expect(new Set(local.map((t) => t.epoch)).size).toBe(1);
+    expect(local.map((t) => t.offset)).toEqual(local.map((_, i) => local[0].offset + i));
     expect(await metric(a, 'realtime_cluster_events_unsent_total')).toBeGreaterThan(50);
     expect(await metric(b, 'realtime_cluster_events_unsent_total')).toBeGreaterThan(50);
 
@@ -151,6 +171,14 @@ describe('a Redis outage under traffic', () => {
     );
     clearInterval(traffic);
     for (const instance of instances) expect(instance.process.child.exitCode).toBeNull();
+    // One shared stream again: the restarted Redis kept nothing, so it is a new epoch, the
+    // same on both instances, not either one's own.
+    await sleep(200);
+    const [lastOnA, lastOnB] = [onA.payloads('trade').at(-1), onB.payloads('trade').at(-1)];
+    expect(lastOnA.epoch).not.toBe(shared.epoch);
+    expect(lastOnA.epoch).not.toBe(local[0].epoch);
+    expect(lastOnB.epoch).toBe(lastOnA.epoch);
+    expect(lastOnB.offset).toBe(lastOnA.offset);
 
     // One warning per outage, one line when it ends, however many reconnect attempts failed.
     for (const instance of instances) {
