@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { RealtimeEvent, type RealtimeModuleOptions } from '#realtime';
 import {
   RealtimeClient,
@@ -8,6 +7,7 @@ import {
   type ReconnectRecovery,
   type Recovery,
 } from '../libs/client/src/index.js';
+import { ClientNetwork } from './support/client-network.js';
 import { GatewayHarness, Recorder, command, until } from './support/gateway-harness.js';
 import { freePort } from './support/processes.js';
 import { RedisServer } from './support/redis-server.js';
@@ -17,64 +17,9 @@ const SYMBOL = 'RECOVERUSDT';
 const TRADES = { channel: 'trades', symbol: SYMBOL } as const;
 const ORDERS = { channel: 'user.orders' } as const;
 
-/**
- * The client's network: a TCP relay to a gateway. Offline, it cuts every connection it
- * carries and refuses new ones, as a lost network would; `target` may change meanwhile, so
- * the client comes back to another instance.
- */
-class Network {
-  private readonly server: Server;
-  private readonly open = new Set<TcpSocket>();
-  private offline = false;
-  port = 0;
-
-  constructor(public target: number) {
-    this.server = createServer((client) => {
-      if (this.offline) return void client.destroy();
-      const upstream = connect(this.target, '127.0.0.1');
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.open.add(from);
-        from.pipe(to);
-        from.on('error', () => to.destroy());
-        from.on('close', () => {
-          this.open.delete(from);
-          to.destroy();
-        });
-      }
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.port = await freePort();
-    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
-    return this;
-  }
-
-  goOffline(): void {
-    this.offline = true;
-    for (const socket of this.open) socket.destroy();
-  }
-
-  goOnline(): void {
-    this.offline = false;
-  }
-
-  async stop(): Promise<void> {
-    this.goOffline();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
 const clients: RealtimeClient[] = [];
 const gateways: GatewayHarness[] = [];
-const networks: Network[] = [];
+const networks: ClientNetwork[] = [];
 const redises: RedisServer[] = [];
 
 afterEach(async () => {
@@ -98,8 +43,8 @@ async function gateway(
   return started;
 }
 
-async function network(target: GatewayHarness): Promise<Network> {
-  const started = await new Network(Number(new URL(target.url).port)).start();
+async function network(target: GatewayHarness): Promise<ClientNetwork> {
+  const started = await new ClientNetwork(Number(new URL(target.url).port)).start();
   networks.push(started);
   return started;
 }

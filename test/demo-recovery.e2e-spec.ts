@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
+import { ClientNetwork } from './support/client-network.js';
 import { Recorder, command, until } from './support/gateway-harness.js';
 import { freePort, startProcess, type RunningProcess } from './support/processes.js';
 
@@ -10,61 +10,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = 'test-output';
 const USER = 'carol';
 
-/**
- * The page's network: a TCP relay from a port of its own to the demo. Offline, it cuts every
- * connection it carries and refuses new ones, as a lost network would; online, it relays
- * again, to `target` (a restarted demo). (Chromium's offline emulation leaves open
- * WebSockets alone.)
- */
-class Network {
-  private readonly server: Server;
-  private readonly open = new Set<TcpSocket>();
-  private offline = false;
-  port = 0;
-
-  constructor(public target: number) {
-    this.server = createServer((client) => {
-      if (this.offline) return void client.destroy();
-      const upstream = connect(this.target, '127.0.0.1');
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.open.add(from);
-        from.pipe(to);
-        from.on('error', () => to.destroy());
-        from.on('close', () => {
-          this.open.delete(from);
-          to.destroy();
-        });
-      }
-    });
-  }
-
-  async start(): Promise<void> {
-    this.port = await freePort();
-    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  goOffline(): void {
-    this.offline = true;
-    for (const socket of this.open) socket.destroy();
-  }
-
-  goOnline(): void {
-    this.offline = false;
-  }
-
-  async stop(): Promise<void> {
-    this.goOffline();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
 describe('demo page: nothing lost across a reconnect (Debian chromium via playwright-core)', () => {
   let demo: RunningProcess;
   let demoUrl: string;
-  let network: Network;
+  let network: ClientNetwork;
   let browser: Browser;
   let page: Page;
   let observer: Socket;
@@ -83,7 +32,7 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
       { PORT: String(port), HOST: '127.0.0.1' },
       /live market on/,
     );
-    network = new Network(port);
+    network = new ClientNetwork(port);
     await network.start();
     // The same user on a connection of its own that stays up: what the demo published for them.
     const { token } = (await (await fetch(`${demoUrl}/demo/token?user=${USER}`)).json()) as any;

@@ -172,6 +172,10 @@ return 1
 interface Batch {
   readonly messages: UnpositionedMessage[];
   timer?: NodeJS.Timeout;
+  /** To be positioned here alone, once every batch taken in before it is settled. */
+  local: boolean;
+  /** Delivered (from Redis or locally). */
+  done: boolean;
 }
 
 interface PendingOpen {
@@ -201,6 +205,13 @@ export class RedisRoomStreams {
   private pending: UnpositionedMessage[] = [];
   private opens: PendingOpen[] = [];
   private readonly inFlight = new Map<number, Batch>();
+  /**
+   * Batches not yet settled, in the order taken in. A batch positioned locally waits for
+   * those before it, and once one is local every later one is too until the queue empties,
+   * so an outage never reorders a room's messages on the instance that took them in.
+   */
+  private readonly unsettled: Batch[] = [];
+  private localWaiting = 0;
   private readonly markers = new Map<number, Marker>();
   private nextBatch = 0;
   private nextMarker = 0;
@@ -260,12 +271,14 @@ export class RedisRoomStreams {
   };
 
   private sendBatch(messages: UnpositionedMessage[]): void {
-    if (!this.connected || this.inFlight.size >= MAX_BATCHES_IN_FLIGHT) {
-      this.options.positionLocally(messages);
-      return;
+    const batch: Batch = { messages, local: false, done: false };
+    this.unsettled.push(batch);
+    if (!this.connected || this.inFlight.size >= MAX_BATCHES_IN_FLIGHT || this.localWaiting > 0) {
+      batch.local = true;
+      this.localWaiting++;
+      return this.settle();
     }
     const id = ++this.nextBatch;
-    const batch: Batch = { messages };
     this.inFlight.set(id, batch);
     const roomNumbers = new Map<string, number>();
     const keys: string[] = [];
@@ -306,16 +319,38 @@ export class RedisRoomStreams {
     );
   }
 
+  /** Redis failed or did not answer in time: this instance positions the batch, in its turn. */
   private positionBatchLocally(id: number, batch: Batch): void {
     if (this.inFlight.get(id) !== batch) return;
     this.inFlight.delete(id);
     clearTimeout(batch.timer);
-    this.options.positionLocally(batch.messages);
+    batch.local = true;
+    this.localWaiting++;
+    this.settle();
+  }
+
+  /** A batch Redis positioned, which the caller delivers now, then settles. */
+  private positionedByRedis(id: number, batch: Batch): void {
+    this.inFlight.delete(id);
+    clearTimeout(batch.timer);
+    batch.done = true;
+  }
+
+  /** Positions the local batches whose turn came, and lets go of the settled ones. */
+  private settle(): void {
+    while (this.unsettled.length > 0) {
+      const head = this.unsettled[0]!;
+      if (!head.done && !head.local) return;
+      this.unsettled.shift();
+      if (head.done) continue;
+      head.done = true;
+      this.localWaiting--;
+      this.options.positionLocally(head.messages);
+    }
   }
 
   private deliverFromAnswer(id: number, batch: Batch, positions: string, numbers: number[]) {
-    this.inFlight.delete(id);
-    clearTimeout(batch.timer);
+    this.positionedByRedis(id, batch);
     const newline = positions.indexOf('\n');
     const epochs = JSON.parse(positions.slice(0, newline)) as string[];
     const offsets = positions.slice(newline + 1).split(',');
@@ -330,6 +365,7 @@ export class RedisRoomStreams {
         false,
       ),
     );
+    this.settle();
   }
 
   private readonly flushOpens = (): void => {
@@ -406,8 +442,7 @@ export class RedisRoomStreams {
       const batch = this.inFlight.get(id);
       // Already positioned here alone (Redis answered too late): the others deliver it.
       if (!batch) return;
-      this.inFlight.delete(id);
-      clearTimeout(batch.timer);
+      this.positionedByRedis(id, batch);
     }
     const roomEpochs = JSON.parse(epochs) as string[];
     const roomOf = numbers.split(',');
@@ -422,6 +457,7 @@ export class RedisRoomStreams {
       const room = eventRoom(definition, data);
       this.options.deliver(definition, room, data, Number(offsetOf[i]), epoch, sentAt, remote);
     }
+    if (!remote) this.settle();
   }
 
   private onOpened(message: string): void {

@@ -103,10 +103,10 @@ export class RoomStreams implements OnModuleDestroy {
   append(definition: CatalogueEvent, room: string, data: Payload): void {
     const ts = Date.now();
     const history = this.historyOf(definition.channel);
-    if (this.redis && !this.localRooms.has(room)) {
-      if (this.redis.connected) return this.redis.append(definition, room, history, data, ts);
-      this.metrics.clusterEventsUnsent(1);
-    }
+    // Clustered, even while Redis is away: the shared stream decides, in order, what this
+    // instance positions alone.
+    if (this.redis && !this.localRooms.has(room))
+      return this.redis.append(definition, room, history, data, ts);
     this.appendLocally(definition, room, history, data, ts);
   }
 

@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals';
+import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
+import { RedisRoomStreams, type StreamCommandClient } from './redis-room-streams.js';
+
+const catalogue = new RealtimeCatalogue();
+const trade = catalogue.definition('trade')!;
+const history = { size: 10, ageMs: 60_000 };
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Script calls that wait until the test fails them, as a Redis that just went away does. */
+class StalledRedis implements StreamCommandClient {
+  isReady = true;
+  private readonly calls: Array<(error: Error) => void> = [];
+
+  sendCommand(args: string[]): Promise<unknown> {
+    if (args[0] === 'SCRIPT') return Promise.resolve('sha');
+    return new Promise((_resolve, reject) => this.calls.push(reject));
+  }
+
+  failAll(): void {
+    for (const reject of this.calls.splice(0)) reject(new Error('Socket closed unexpectedly'));
+  }
+}
+
+describe('RedisRoomStreams', () => {
+  it('positions messages alone in the order taken in when Redis goes away under them', async () => {
+    const pub = new StalledRedis();
+    const sub = { isReady: true, subscribe: () => undefined };
+    const positioned: number[] = [];
+    const streams = new RedisRoomStreams(pub, sub, {
+      instanceId: 'a',
+      prefix: '{realtime:/ws}:',
+      positionTtlMs: 60_000,
+      catalogue,
+      deliver: () => undefined,
+      positionLocally: (messages) =>
+        positioned.push(...messages.map((m) => m.data.tradeId as number)),
+      openLocally: () => ({ position: { offset: 0, epoch: 'local' } }),
+    });
+    const append = (tradeId: number) =>
+      streams.append(trade, 'trades:BTCUSDT', history, { symbol: 'BTCUSDT', tradeId }, 1);
+
+    append(1);
+    await turn(); // 1 is with Redis
+    append(2);
+    await turn(); // 2 too
+    pub.isReady = false;
+    append(3);
+    await turn(); // Redis is known to be away: 3 is for this instance, but after 1 and 2
+    expect(positioned).toEqual([]);
+    pub.failAll();
+    await turn();
+    expect(positioned).toEqual([1, 2, 3]);
+    append(4);
+    await turn();
+    expect(positioned).toEqual([1, 2, 3, 4]);
+    streams.dispose();
+  });
+});
