@@ -6,7 +6,9 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import { MessageBatcher } from './broadcast/message-batcher.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { RealtimeCatalogue } from './events/realtime-catalogue.js';
+import { RealtimeEmitter } from './events/realtime-emitter.js';
 import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
@@ -16,6 +18,7 @@ import { ClusterBus } from './cluster/cluster-bus.js';
 import { RoomStreams } from './recovery/room-streams.service.js';
 import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
 import { ReadinessRegistry } from './lifecycle/readiness-check.js';
+import { RealtimeHealthIndicator } from './lifecycle/realtime-health.indicator.js';
 import { RealtimeMetrics } from './metrics/realtime-metrics.js';
 import { ConnectionGuard } from './limits/connection-guard.service.js';
 import { AuthFailureLog } from './metrics/auth-failure-log.js';
@@ -42,9 +45,15 @@ import {
       useFactory: (options: RealtimeModuleOptions) => new RealtimeCatalogue(options.events),
       inject: [REALTIME_MODULE_OPTIONS],
     },
+    {
+      provide: RealtimeEmitter,
+      useFactory: (emitter: EventEmitter2) => new RealtimeEmitter(emitter),
+      inject: [EventEmitter2],
+    },
     RealtimeMetrics,
     ClusterBus,
     ReadinessRegistry,
+    RealtimeHealthIndicator,
     ConnectionDrain,
     ConnectionGuard,
     RoomStreams,
@@ -62,6 +71,8 @@ import {
     EventIngress,
   ],
   exports: [
+    RealtimeEmitter,
+    RealtimeHealthIndicator,
     RoomStreams,
     RealtimeCatalogue,
     ConnectionGuard,

@@ -11,11 +11,14 @@ export type CataloguePayloads<D extends readonly CustomEventDefinition[] = []> =
 
 /**
  * EventEmitter2 with the catalogue's types: `emit` takes only catalogue events, each with
- * its payload type. It emits on the same emitter, so events take the one path to clients.
+ * its payload type, so a wrong payload is a compile error. It emits on the same emitter, so
+ * events take the one path to clients. The module provides one; type it by your events:
  *
  *     const events = [fundingRate, portfolioUpdate] as const;
- *     const realtime = new RealtimeEmitter<CataloguePayloads<typeof events>>(emitter);
- *     realtime.emit('funding.rate', { symbol: 'BTCUSDT', rate: '0.0001' });
+ *     constructor(
+ *       @Inject(RealtimeEmitter) private readonly realtime: RealtimeEmitter<CataloguePayloads<typeof events>>,
+ *     ) {}
+ *     this.realtime.emit('funding.rate', { symbol: 'BTCUSDT', rate: '0.0001' });
  */
 export class RealtimeEmitter<P extends object = CataloguePayloads> {
   constructor(private readonly emitter: EventEmitter2) {}

@@ -1,2 +1,3 @@
 export * from './readiness-check.js';
 export * from './connection-drain.service.js';
+export * from './realtime-health.indicator.js';
