@@ -18,7 +18,13 @@ const columns = [
   ['KB RSS/conn', (r) => r.rss_per_conn_kb],
   ['KB heap/conn', (r) => r.heap_per_conn_kb],
   ['CPU %', (r) => r.cpu_pct],
-];
+  ['CPU ms/1k', (r) => r.cpu_ms_per_1k],
+  ['Redis CPU %', (r) => r.redis_cpu_pct],
+].filter(
+  // Columns newer than a results file are left out rather than printed empty.
+  ([name, value]) =>
+    !['CPU ms/1k', 'Redis CPU %'].includes(name) || scenarios.some((r) => value(r) != null),
+);
 const cell = (value) =>
   value === undefined || value === null
     ? ''

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The benchmark harness: `npm run bench` (full) or `npm run bench -- --quick`; `--only=a,b`
-// runs some scenarios, `--targets=gateway,batched` some targets, `--set=rate=250` overrides
-// settings. See bench/README.md for what each scenario measures.
+// runs some scenarios, `--targets=gateway,batched` some targets (in that order; the history
+// and Redis variants only when named), `--set=rate=250` overrides settings. See
+// bench/README.md for what each scenario measures.
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { createClient } from 'redis';
 import { startBroker, stopBroker } from '../scripts/kafka/kafka-broker.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -20,8 +22,9 @@ const overrides = Object.fromEntries(
     return [key, Number(value)];
   }),
 );
+// In the order given; a name given twice runs twice (`a,b,b,a` evens out drift).
 const targetsArgument = process.argv.find((a) => a.startsWith('--targets='));
-const chosenTargets = targetsArgument ? new Set(targetsArgument.slice(10).split(',')) : undefined;
+const chosenTargets = targetsArgument?.slice(10).split(',').filter(Boolean);
 const PER_WORKER = 5000;
 const MAX_REQUEST = 500;
 const KEY = 'bench-publish-key-0123456789';
@@ -45,21 +48,28 @@ const freePort = () =>
   });
 
 const socketIoUrl = (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
-const TARGETS = {
-  gateway: {
-    command: ['dist/apps/gateway/src/main.js'],
-    env: {
-      PUBLISH_API_KEY: KEY,
-      JWT_SECRET,
-      LOG_LEVEL: 'error',
-      MAX_CONNECTIONS_PER_IP: '0',
-      MAX_CONNECTIONS_PER_USER: '0',
-      NEW_CONNECTIONS_PER_IP_PER_MINUTE: '0',
-      TICKER_CONFLATION_MS: '0',
-    },
-    url: socketIoUrl,
-    protocol: 'socket.io',
+const GATEWAY = {
+  command: ['dist/apps/gateway/src/main.js'],
+  env: {
+    PUBLISH_API_KEY: KEY,
+    JWT_SECRET,
+    LOG_LEVEL: 'error',
+    MAX_CONNECTIONS_PER_IP: '0',
+    MAX_CONNECTIONS_PER_USER: '0',
+    NEW_CONNECTIONS_PER_IP_PER_MINUTE: '0',
+    TICKER_CONFLATION_MS: '0',
   },
+  url: socketIoUrl,
+  protocol: 'socket.io',
+};
+const HISTORY_OFF = { ...GATEWAY.env, HISTORY: 'off' };
+const TARGETS = {
+  // History as the gateway ships it: private channels 1,000 / 5 min, trades 1,000 / 1 min.
+  gateway: GATEWAY,
+  'gateway-history-off': { ...GATEWAY, env: HISTORY_OFF },
+  // One instance on a Redis this harness starts (positions, history and delivery through it).
+  'gateway-redis': { ...GATEWAY, redis: true },
+  'gateway-redis-history-off': { ...GATEWAY, env: HISTORY_OFF, redis: true },
   naive: {
     command: ['dist/bench/servers/naive-gateway.js'],
     env: { JWT_SECRET },
@@ -74,11 +84,95 @@ const TARGETS = {
   },
 };
 
+/** The history and Redis variants of the gateway: run only when `--targets=` names them. */
+const VARIANTS = ['gateway-history-off', 'gateway-redis', 'gateway-redis-history-off'];
+const KNOWN_TARGETS = new Set([...Object.keys(TARGETS), 'batched']);
+for (const name of chosenTargets ?? []) {
+  if (!KNOWN_TARGETS.has(name))
+    throw new Error(`--targets: no target ${name}; targets: ${[...KNOWN_TARGETS].join(', ')}`);
+}
+
+const cpuSecondsOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+};
+
+/**
+ * A Redis of this harness's own, on a free port, kept in memory only; started the first
+ * time a target needs it and emptied (FLUSHDB: nothing else uses it) before each server.
+ * Never the shared one on 6379.
+ */
+class BenchRedis {
+  static instance;
+
+  static async get() {
+    BenchRedis.instance ??= BenchRedis.start();
+    return BenchRedis.instance;
+  }
+
+  static async start() {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    children.add(child);
+    let failed;
+    child.once('error', (error) => (failed = error));
+    const url = `redis://127.0.0.1:${port}`;
+    const client = createClient({ url, socket: { reconnectStrategy: false } });
+    client.on('error', () => undefined);
+    for (let i = 0; ; i++) {
+      if (failed)
+        throw new Error(`redis-server did not start: ${failed.message}`, { cause: failed });
+      const connected = await client.connect().then(
+        () => true,
+        () => false,
+      );
+      if (connected) break;
+      if (i === 50) throw new Error(`redis-server on ${port} does not answer`);
+      await sleep(100);
+    }
+    return new BenchRedis(url, child, client);
+  }
+
+  constructor(url, child, client) {
+    Object.assign(this, { url, child, client });
+  }
+
+  cpuSeconds() {
+    return cpuSecondsOf(this.child.pid);
+  }
+
+  /** Empties this harness's own Redis, for a server that starts on it. */
+  async flush() {
+    await this.client.sendCommand(['FLUSHDB']);
+  }
+
+  async resetStats() {
+    await this.client.sendCommand(['CONFIG', 'RESETSTAT']);
+  }
+
+  /** Calls and microseconds per command since the last reset, from INFO commandstats. */
+  async commandStats() {
+    const info = String(await this.client.sendCommand(['INFO', 'commandstats']));
+    const stats = {};
+    for (const [, command, calls, usec] of info.matchAll(
+      /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm,
+    ))
+      stats[command] = { calls: Number(calls), usec: Number(usec) };
+    return stats;
+  }
+}
+
 /** A benchmarked server process; `memory()` asks it (after a GC) for its RSS and heap. */
 class Server {
   static async start(name, env = {}) {
     const target = TARGETS[name];
     const port = await freePort();
+    const redis = target.redis ? await BenchRedis.get() : undefined;
+    if (redis) await redis.flush();
     const child = spawn(
       process.execPath,
       [
@@ -90,18 +184,27 @@ class Server {
         ...target.command,
       ],
       {
-        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...target.env, ...env },
+        env: {
+          ...process.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          ...target.env,
+          ...(redis ? { REDIS_URL: redis.url, INSTANCE_ID: 'bench-0' } : {}),
+          ...env,
+        },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       },
     );
     children.add(child);
-    const server = new Server(name, port, child);
+    const server = new Server(name, port, child, redis);
     await server.waitForHttp();
+    // Connected to Redis before any client comes, or it would position messages alone.
+    if (redis) await server.waitForHttp('/health/ready');
     return server;
   }
 
-  constructor(name, port, child) {
-    Object.assign(this, { name, port, child, target: TARGETS[name] });
+  constructor(name, port, child, redis) {
+    Object.assign(this, { name, port, child, redis, target: TARGETS[name] });
   }
 
   memory() {
@@ -112,8 +215,7 @@ class Server {
   }
 
   cpuSeconds() {
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(stat[11]) + Number(stat[12])) / 100;
+    return cpuSecondsOf(this.child.pid);
   }
 
   async waitForHttp(path = '/') {
@@ -260,13 +362,18 @@ async function measureDelivery(
   await sleep(500);
   await load.report();
   const loaded = await server.memory();
+  await server.redis?.resetStats();
   const cpuBefore = server.cpuSeconds();
+  const redisCpuBefore = server.redis?.cpuSeconds();
   const { published, elapsed } = await publish();
   const cpu = server.cpuSeconds() - cpuBefore;
+  const redisCpu = server.redis && server.redis.cpuSeconds() - redisCpuBefore;
+  const commands = await server.redis?.commandStats();
   await sleep(2000);
   const reports = await load.report();
   const latencies = reports.flatMap((r) => r.latencies);
   const expected = published * expectedPerEvent(ready);
+  const script = commands?.evalsha;
   return {
     name,
     target: server.name,
@@ -280,6 +387,20 @@ async function measureDelivery(
     rss_per_conn_kb:
       ready >= 1000 ? Number(((loaded.rss - before.rss) / 1024 / ready).toFixed(1)) : null,
     cpu_pct: Math.round((cpu / elapsed) * 100),
+    // Server CPU per 1,000 messages received (while publishing; what was still queued after
+    // it is counted too, so a target that falls behind looks cheaper than it is).
+    cpu_ms_per_1k: latencies.length ? Number(((cpu * 1e6) / latencies.length).toFixed(2)) : null,
+    ...(redisCpu === undefined
+      ? {}
+      : {
+          redis_cpu_pct: Math.round((redisCpu / elapsed) * 100),
+          // The positioning script (EVALSHA): calls a second and Redis's time per call.
+          script_calls_per_sec: script ? Math.round(script.calls / elapsed) : 0,
+          script_us_per_call: script ? Number((script.usec / script.calls).toFixed(1)) : null,
+          script_us_per_event: script ? Number((script.usec / published).toFixed(2)) : null,
+          // Every command Redis ran while publishing (results file only): calls and usec.
+          redis_commands: commands,
+        }),
   };
 }
 
@@ -489,7 +610,7 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
 
 const BASELINES = ['gateway', 'naive', 'raw-ws'];
 const fanoutRows = (settings) =>
-  sequence([...BASELINES, 'batched'], (target) =>
+  sequence([...BASELINES, 'batched', ...VARIANTS], (target) =>
     target === 'batched'
       ? fanout('gateway', { ...settings, batch: true })
       : fanout(target, settings),
@@ -514,12 +635,13 @@ const plan = [
   [
     'idle',
     { clients: quick ? 2000 : 10_000 },
-    (settings) => sequence(BASELINES, (target) => idle(target, settings)),
+    (settings) => sequence([...BASELINES, ...VARIANTS], (target) => idle(target, settings)),
   ],
   [
     'private',
     quick ? { users: 1000, rate: 2000, seconds: 10 } : { users: 10_000, rate: 5000, seconds: 30 },
-    (settings) => sequence(BASELINES, (target) => privateScenario(target, settings)),
+    (settings) =>
+      sequence([...BASELINES, ...VARIANTS], (target) => privateScenario(target, settings)),
   ],
   ['kafka', { clients: 100, symbols: 50, rate: 5000, seconds: quick ? 10 : 30 }, kafkaScenario],
   [
@@ -532,12 +654,16 @@ const plan = [
   ],
 ];
 
-/** Runs each target (of those `--targets=` chose) in turn. */
+/**
+ * Runs each target in turn: those `--targets=` chose that the scenario has, in the order
+ * given, or else the scenario's own but the history and Redis variants.
+ */
 async function sequence(targets, run) {
   const results = [];
-  for (const target of targets) {
-    if (!chosenTargets || chosenTargets.has(target)) results.push(await run(target));
-  }
+  const chosen = chosenTargets
+    ? chosenTargets.filter((target) => targets.includes(target))
+    : targets.filter((target) => !VARIANTS.includes(target));
+  for (const target of chosen) results.push(await run(target));
   return results;
 }
 
@@ -582,5 +708,18 @@ console.table(scenarios, [
   'rss_per_conn_kb',
   'heap_per_conn_kb',
   'cpu_pct',
+  'cpu_ms_per_1k',
 ]);
+const onRedis = scenarios.filter((row) => row.redis_cpu_pct !== undefined);
+if (onRedis.length > 0) {
+  console.table(onRedis, [
+    'name',
+    'target',
+    'cpu_pct',
+    'redis_cpu_pct',
+    'script_calls_per_sec',
+    'script_us_per_call',
+    'script_us_per_event',
+  ]);
+}
 process.exit(0);
