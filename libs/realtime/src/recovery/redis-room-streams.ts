@@ -215,6 +215,9 @@ export class RedisRoomStreams {
   private readonly markers = new Map<number, Marker>();
   private nextBatch = 0;
   private nextMarker = 0;
+  /** New rooms' epochs: unique per script call without drawing random bytes for each. */
+  private readonly epochBase = newEpoch();
+  private epochs = 0;
   private appendSha: string | undefined;
   private openSha: string | undefined;
 
@@ -300,7 +303,7 @@ export class RedisRoomStreams {
     const args = [
       this.streamChannel,
       header,
-      newEpoch(),
+      this.nextEpoch(),
       String(this.options.positionTtlMs),
       String(messages[0]!.ts),
       String(roomNumbers.size),
@@ -384,7 +387,7 @@ export class RedisRoomStreams {
     const args = [
       this.markerChannel,
       String(id),
-      newEpoch(),
+      this.nextEpoch(),
       String(this.options.positionTtlMs),
       String(Date.now()),
     ];
@@ -489,6 +492,10 @@ export class RedisRoomStreams {
       if (definition) messages.push({ definition, data, offset, ts });
     }
     return messages;
+  }
+
+  private nextEpoch(): string {
+    return this.epochBase + (++this.epochs).toString(36);
   }
 
   /** Runs a script by its digest, loading it when Redis does not know it (a new Redis). */
