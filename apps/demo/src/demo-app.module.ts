@@ -5,6 +5,7 @@ import { HealthController } from '../../gateway/src/health/health.controller.js'
 import { DemoTokenController } from './auth/demo-token.controller.js';
 import { DEMO_JWT_SECRET } from './auth/demo-users.js';
 import { DemoPageController } from './page/demo-page.controller.js';
+import { AccountOnSubscribe } from './simulator/account-on-subscribe.service.js';
 import { DEMO_EVENTS } from './simulator/demo-events.js';
 import { DEMO_MARKETS } from './simulator/simulated-market.js';
 import { MarketSimulator } from './simulator/market-simulator.service.js';
@@ -13,7 +14,8 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
 /**
  * The embedded default: the library in-process, fed by simulators of a market and of a
  * few users' trading, no external service. Its catalogue has two events of its own
- * (demo-events.ts), delivered like the built-in ones.
+ * (demo-events.ts), delivered like the built-in ones. A user who signs in gets their balance
+ * and portfolio as soon as they subscribe (account-on-subscribe.service.ts).
  */
 @Module({
   imports: [
@@ -25,6 +27,6 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
     }),
   ],
   controllers: [DemoPageController, DemoTokenController, HealthController],
-  providers: [MarketSimulator, UserActivitySimulator],
+  providers: [MarketSimulator, UserActivitySimulator, AccountOnSubscribe],
 })
 export class DemoAppModule {}

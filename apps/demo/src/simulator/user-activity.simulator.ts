@@ -33,7 +33,9 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
   private nextOrderId = 1;
   private nextTradeId = 1;
   private readonly openOrders = new Map<string, OpenOrder[]>();
-  private readonly portfolios = new Map<string, DemoPortfolio>();
+  private readonly portfolios = new Map<string, DemoPortfolio>(
+    DEMO_USERS.map((user) => [user, new DemoPortfolio(STARTING_USDT)]),
+  );
   private readonly events: RealtimeEmitter<DemoPayloads>;
 
   constructor(
@@ -44,7 +46,6 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
   }
 
   onApplicationBootstrap(): void {
-    for (const user of DEMO_USERS) this.portfolios.set(user, new DemoPortfolio(STARTING_USDT));
     this.timer = setInterval(() => {
       for (const user of DEMO_USERS) this.act(user);
     }, TICK_MS);
@@ -105,6 +106,19 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
       timestamp: now,
     });
     this.unlock(userId, now);
+    this.publishBalance(userId, now);
+    this.events.emit(RealtimeEvent.PositionUpdate, {
+      userId,
+      ...position(order.symbol, held, this.markPrice(order.symbol)),
+      timestamp: now,
+    });
+    this.publishPortfolio(userId, now);
+  }
+
+  /** Publishes the user's USDT balance as it is now (after every fill, and on sign-in). */
+  publishBalance(userId: string, now = Date.now()): void {
+    const portfolio = this.portfolios.get(userId);
+    if (!portfolio) return;
     this.events.emit(RealtimeEvent.BalanceUpdated, {
       userId,
       asset: 'USDT',
@@ -112,11 +126,12 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
       locked: '0',
       timestamp: now,
     });
-    this.events.emit(RealtimeEvent.PositionUpdate, {
-      userId,
-      ...position(order.symbol, held, this.markPrice(order.symbol)),
-      timestamp: now,
-    });
+  }
+
+  /** Publishes the user's portfolio as it is now (after every fill, and on sign-in). */
+  publishPortfolio(userId: string, now = Date.now()): void {
+    const portfolio = this.portfolios.get(userId);
+    if (!portfolio) return;
     this.events.emit(
       'portfolio.update',
       portfolio.snapshot(userId, (symbol) => this.markPrice(symbol), now),
