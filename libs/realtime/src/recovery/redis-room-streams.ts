@@ -169,6 +169,15 @@ redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. cjson.encode(results))
 return 1
 `;
 
+/**
+ * Runs `action` after the I/O that is already waiting: when the event loop itself stalled
+ * (a long GC, a starved CPU), timers run before the poll phase that would deliver Redis's
+ * answer, and giving up then would split a room's stream for nothing.
+ */
+function afterPendingIo(action: () => void): void {
+  setImmediate(action);
+}
+
 interface Batch {
   readonly messages: UnpositionedMessage[];
   timer?: NodeJS.Timeout;
@@ -310,7 +319,10 @@ export class RedisRoomStreams {
       ...roomArgs,
       ...messageArgs,
     ];
-    batch.timer = setTimeout(() => this.positionBatchLocally(id, batch), STREAM_TIMEOUT_MS);
+    batch.timer = setTimeout(
+      () => afterPendingIo(() => this.positionBatchLocally(id, batch)),
+      STREAM_TIMEOUT_MS,
+    );
     this.run('append', APPEND_SCRIPT, keys, args).then(
       (positions) => {
         // Delivered from the stream as every instance does; from the answer only when this
@@ -403,7 +415,10 @@ export class RedisRoomStreams {
         String(request.history.ageMs),
       );
     }
-    marker.timer = setTimeout(() => this.openMarkerLocally(id, marker), STREAM_TIMEOUT_MS);
+    marker.timer = setTimeout(
+      () => afterPendingIo(() => this.openMarkerLocally(id, marker)),
+      STREAM_TIMEOUT_MS,
+    );
     this.run('open', OPEN_SCRIPT, keys, args).catch(() => this.openMarkerLocally(id, marker));
   }
 
