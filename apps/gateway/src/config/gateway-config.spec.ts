@@ -106,6 +106,17 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ METRICS_TOKEN: '   ' }).metrics).toEqual({ token: undefined });
   });
 
+  it('reads CORS_ORIGINS: "*", empty or unset for any origin, else the list', () => {
+    expect(loadGatewayConfig({ CORS_ORIGINS: '*' }).realtime.corsOrigins).toBe('*');
+    expect(loadGatewayConfig({ CORS_ORIGINS: ' * ' }).realtime.corsOrigins).toBe('*');
+    expect(loadGatewayConfig({ CORS_ORIGINS: '' }).realtime.corsOrigins).toBe('*');
+    expect(loadGatewayConfig({}).realtime.corsOrigins).toBe('*');
+    expect(
+      loadGatewayConfig({ CORS_ORIGINS: 'https://a.example,https://b.example:8443' }).realtime
+        .corsOrigins,
+    ).toEqual(['https://a.example', 'https://b.example:8443']);
+  });
+
   it('reads HISTORY per channel (private for every private one), off, and its bounds', () => {
     expect(
       loadGatewayConfig({
@@ -215,6 +226,10 @@ describe('loadGatewayConfig', () => {
     [{ MESSAGE_RATE_LIMIT: 'fast' }, 'MESSAGE_RATE_LIMIT must be a number'],
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
     [{ MAX_MESSAGE_BYTES: '10' }, 'MAX_MESSAGE_BYTES must be an integer from 256'],
+    [
+      { CORS_ORIGINS: '*,https://app.example.com' },
+      'CORS_ORIGINS is "*" (any origin) or a list of origins, not both',
+    ],
     [{ HISTORY: 'trades=1000' }, 'HISTORY entry "trades=1000" must be channel=size/age'],
     [{ HISTORY: 'candles=10/1m' }, 'HISTORY names no channel; channels: ticker, orderbook'],
     [{ HISTORY: 'orderbook=10/1m' }, 'HISTORY order books recover by a snapshot'],

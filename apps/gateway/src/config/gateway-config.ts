@@ -100,7 +100,7 @@ const VARIABLE_OF_OPTION: Record<string, string> = {
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const realtime: RealtimeModuleOptions = {
-    corsOrigins: list(env.CORS_ORIGINS) ?? '*',
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
     symbols: list(env.SYMBOLS),
     auth: {
       secret: nonEmpty(env.JWT_SECRET),
@@ -166,6 +166,16 @@ function limits(env: NodeJS.ProcessEnv): RealtimeLimitsOptions {
     }
   }
   return options;
+}
+
+/** `CORS_ORIGINS`: unset, empty or `*` for any origin; otherwise comma-separated origins. */
+function corsOrigins(value: string | undefined): readonly string[] | '*' {
+  const origins = list(value);
+  if (origins === undefined) return '*';
+  if (!origins.includes('*')) return origins;
+  if (origins.length > 1)
+    throw new ConfigError('CORS_ORIGINS', 'is "*" (any origin) or a list of origins, not both');
+  return '*';
 }
 
 const AGE_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
