@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Inject, Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -42,13 +43,15 @@ class Publisher {
 @Controller()
 class OpsController {
   constructor(
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
     @Inject(RealtimeHealthIndicator) private readonly realtime: RealtimeHealthIndicator,
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
   ) {}
 
-  @Get('health')
-  health() {
-    return this.realtime.isHealthy();
+  @Get('health/ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.realtime.isHealthy('realtime')]);
   }
 
   @Get('metrics')
@@ -58,7 +61,11 @@ class OpsController {
 }
 
 @Module({
-  imports: [EventEmitterModule.forRoot(), RealtimeModule.forRoot({ events: HOST_EVENTS })],
+  imports: [
+    EventEmitterModule.forRoot(),
+    TerminusModule.forRoot({ logger: false }),
+    RealtimeModule.forRoot({ events: HOST_EVENTS }),
+  ],
   controllers: [OpsController],
   providers: [Publisher],
 })
@@ -106,24 +113,34 @@ describe('a host Nest app with the module (typed publisher, health indicator, me
     expect(funding).toMatchObject({ channel: 'funding', data: { rate: '0.0001' } });
   });
 
-  it("reports the module's readiness as a health indicator, down with the failing check", async () => {
-    expect(await (await fetch(`${url}/health`)).json()).toEqual({
-      realtime: { status: 'up', checks: { draining: { ready: true, state: 'serving' } } },
+  it("serves the module's readiness through Terminus: 200 up, 503 down with the failing check", async () => {
+    const up = await fetch(`${url}/health/ready`);
+    expect(up.status).toBe(200);
+    const serving = { draining: { ready: true, state: 'serving' } };
+    expect(await up.json()).toMatchObject({
+      status: 'ok',
+      details: { realtime: { status: 'up', checks: serving } },
     });
     const kafka: ReadinessCheck = {
       name: 'kafka',
       readiness: () => ({ ready: false, state: 'connecting', problem: 'ECONNREFUSED' }),
     };
     app.get(ReadinessRegistry).add(kafka);
-    expect(app.get(RealtimeHealthIndicator).isHealthy('gateway')).toEqual({
-      gateway: {
-        status: 'down',
-        checks: {
-          draining: { ready: true, state: 'serving' },
-          kafka: { ready: false, state: 'connecting', problem: 'ECONNREFUSED' },
+    const down = await fetch(`${url}/health/ready`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({
+      status: 'error',
+      error: {
+        realtime: {
+          status: 'down',
+          checks: {
+            ...serving,
+            kafka: { ready: false, state: 'connecting', problem: 'ECONNREFUSED' },
+          },
         },
       },
     });
+    expect(app.get(RealtimeHealthIndicator).isHealthy('gateway').gateway.status).toBe('down');
   });
 
   it("serves the module's metrics from the host's own route", async () => {
