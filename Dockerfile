@@ -1,7 +1,8 @@
 # The standalone gateway (apps/gateway).
 #   docker build -t realtime-gateway .
-#   docker run --rm -p 3000:3000 -e JWT_SECRET=... realtime-gateway
-# Node 24, the active LTS line. test/dockerfile.spec.ts checks these steps against the
+#   docker run --rm -p 3000:3000 --stop-timeout 20 -e JWT_SECRET=... realtime-gateway
+#   (--stop-timeout: longer than DRAIN_TIMEOUT_MS, 10 s by default, so a stop can drain)
+# Node 24, the active LTS line. test/docker-image.e2e-spec.ts checks these steps against the
 # repository and performs them in a scratch folder, since no Docker engine runs the tests.
 
 # 1. Build: every dependency (TypeScript, esbuild), then `npm run build`.
