@@ -19,6 +19,7 @@ export default {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
+    '^#realtime/internal$': '<rootDir>/libs/realtime/src/internal.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],

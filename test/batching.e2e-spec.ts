@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { AppWebSocketGateway, MAX_BATCH, RealtimeEvent } from '#realtime';
+import { AppWebSocketGateway, MAX_BATCH, RealtimeEvent } from '#realtime/internal';
 import { GatewayHarness, Recorder, command, roundTrip, sleep } from './support/gateway-harness.js';
 import { TEST_SECRET, jwt } from './support/tokens.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { AppWebSocketGateway, RealtimeEvent, type ConnectionData } from '#realtime';
+import { AppWebSocketGateway, RealtimeEvent, type ConnectionData } from '#realtime/internal';
 import { RealtimeClient, RealtimeClientError, type Gap } from '../libs/client/src/index.js';
 import { GatewayHarness, sleep, until } from './support/gateway-harness.js';
 import { freePort } from './support/processes.js';
@@ -233,7 +233,9 @@ describe('client SDK: RealtimeClient against the real gateway', () => {
     sdk.close();
     expect(sdk.state.value).toBe('closed');
     await sleep(300);
-    const namespace = server.app.get((await import('#realtime')).AppWebSocketGateway).server;
+    const namespace = server.app.get(
+      (await import('#realtime/internal')).AppWebSocketGateway,
+    ).server;
     expect(namespace.sockets.size).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Producer } from 'kafkajs';
 import { io } from 'socket.io-client';
-import { RealtimeMetrics, RejectedEventLog } from '#realtime';
+import { RealtimeMetrics, RejectedEventLog } from '#realtime/internal';
 import { DEFAULT_KAFKA_TOPICS } from '../apps/gateway/src/kafka/kafka-ingress-options.js';
 import { KafkaIngressServer } from '../apps/gateway/src/kafka/kafka-ingress.server.js';
 import { GatewayHarness, Recorder, command, sleep, until } from './support/gateway-harness.js';

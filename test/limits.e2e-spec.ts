@@ -7,7 +7,7 @@ import {
   unsentBytes,
   RealtimeMetrics,
   type RealtimeLimitsOptions,
-} from '#realtime';
+} from '#realtime/internal';
 import { GatewayHarness, Recorder, command, sleep } from './support/gateway-harness.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { MarketState, RealtimeEvent } from '#realtime';
+import { MarketState, RealtimeEvent } from '#realtime/internal';
 import { OrderBookSync, type OrderBookEnvelope } from '../libs/client/src/index.js';
 import { GatewayHarness, Recorder, command, roundTrip, sleep } from './support/gateway-harness.js';
 import { ReferenceBook, randomLevels, seeded, type Level } from './support/reference-book.js';

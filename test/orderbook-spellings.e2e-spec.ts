@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import type { Socket } from 'socket.io-client';
-import { MarketState, RealtimeEvent } from '#realtime';
+import { MarketState, RealtimeEvent } from '#realtime/internal';
 import { OrderBookSync, type OrderBookEnvelope } from '../libs/client/src/index.js';
 import { GatewayHarness, command, roundTrip } from './support/gateway-harness.js';
 import { ReferenceBook } from './support/reference-book.js';

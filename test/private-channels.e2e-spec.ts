@@ -7,7 +7,7 @@ import {
   SessionLifetime,
   USER_CHANNELS,
   type ConnectionData,
-} from '#realtime';
+} from '#realtime/internal';
 import { GatewayHarness, Recorder, command, roundTrip, sleep } from './support/gateway-harness.js';
 import { TEST_SECRET, hsToken, jwt, unsignedToken } from './support/tokens.js';
 

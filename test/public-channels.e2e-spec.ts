@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RealtimeEvent, RejectedEventLog } from '#realtime';
+import { RealtimeEvent, RejectedEventLog } from '#realtime/internal';
 import { GatewayHarness, Recorder, command, roundTrip } from './support/gateway-harness.js';
 import { echoOf } from './support/answer-echo.js';
 

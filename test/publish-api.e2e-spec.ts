@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RejectedEventLog } from '#realtime';
+import { RejectedEventLog } from '#realtime/internal';
 import { GatewayHarness, Recorder, command, roundTrip } from './support/gateway-harness.js';
 
 const KEY = 'publish-key-for-tests-0123456789';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { AuthFailureLog } from '#realtime';
+import { AuthFailureLog } from '#realtime/internal';
 import { GatewayHarness, command } from '../support/gateway-harness.js';
 import { TEST_SECRET, hsToken } from '../support/tokens.js';
 

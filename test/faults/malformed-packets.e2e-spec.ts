@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AppWebSocketGateway } from '#realtime';
+import { AppWebSocketGateway } from '#realtime/internal';
 import { GatewayHarness } from '../support/gateway-harness.js';
 import { RawEngineIo } from '../support/raw-engine-io.js';
 

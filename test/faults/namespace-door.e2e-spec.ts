@@ -5,7 +5,7 @@ import {
   CONNECT_TIMEOUT_MS,
   ConnectionGuard,
   RealtimeMetrics,
-} from '#realtime';
+} from '#realtime/internal';
 import { GatewayHarness, until } from '../support/gateway-harness.js';
 import { RawEngineIo } from '../support/raw-engine-io.js';
 

@@ -9,7 +9,7 @@ import {
   RealtimeEvent,
   RealtimeMetrics,
   type RealtimeLimitsOptions,
-} from '#realtime';
+} from '#realtime/internal';
 import { GatewayHarness, sleep, until } from '../support/gateway-harness.js';
 
 /*

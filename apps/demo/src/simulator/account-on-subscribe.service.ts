@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import { AppWebSocketGateway, subscriptionRoom, userRoom } from '#realtime';
+import { AppWebSocketGateway, subscriptionRoom, userRoom } from '#realtime/internal';
 import { DEMO_USERS } from '../auth/demo-users.js';
 import { UserActivitySimulator } from './user-activity.simulator.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RealtimeCatalogue, RealtimeSettings, checkEventPayload } from '#realtime';
+import { RealtimeCatalogue, RealtimeSettings, checkEventPayload } from '#realtime/internal';
 import { DEMO_EVENTS } from './demo-events.js';
 import { DemoPortfolio } from './demo-portfolio.js';
 import { DEMO_MARKETS } from './simulated-market.js';

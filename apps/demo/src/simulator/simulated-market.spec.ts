@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RealtimeCatalogue, RealtimeSettings, checkEventPayload } from '#realtime';
+import { RealtimeCatalogue, RealtimeSettings, checkEventPayload } from '#realtime/internal';
 import { DEMO_EVENTS } from './demo-events.js';
 import { DEMO_MARKETS, SimulatedMarket } from './simulated-market.js';
 

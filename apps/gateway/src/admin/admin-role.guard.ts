@@ -7,7 +7,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { RealtimeException, TokenVerifier } from '#realtime';
+import { RealtimeException, TokenVerifier } from '#realtime/internal';
 import { AdminOptions } from './admin-options.js';
 
 /** Lets a request through with `Authorization: Bearer <JWT>` whose roles include the admin role. */

@@ -16,7 +16,7 @@ import {
   RealtimeEvent,
   userConnectionsRoom,
   type InstanceStats,
-} from '#realtime';
+} from '#realtime/internal';
 import { AdminRoleGuard } from './admin-role.guard.js';
 
 const USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;

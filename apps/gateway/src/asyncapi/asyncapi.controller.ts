@@ -6,7 +6,7 @@ import {
   asyncApiDocument,
   asyncApiServer,
   type AsyncApiDocument,
-} from '#realtime';
+} from '#realtime/internal';
 
 /** A host name, IPv4 address or bracketed IPv6 address, with an optional port. */
 const HOST =

@@ -15,7 +15,7 @@ import {
   type CustomEventDefinition,
   type FieldRule,
   type FieldType,
-} from '#realtime';
+} from '#realtime/internal';
 
 /** An operator's catalogue file is trusted less than code: bounded in size and count. */
 const MAX_FILE_BYTES = 1024 * 1024;

@@ -10,7 +10,7 @@ import {
   type RedisClusterOptions,
   type RealtimeLimitsOptions,
   type CustomEventDefinition,
-} from '#realtime';
+} from '#realtime/internal';
 import {
   DEFAULT_KAFKA_GROUP_ID,
   DEFAULT_KAFKA_TOPICS,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IHeaders, Producer } from '@nestjs/microservices/external/kafka.interface.js';
-import type { IngressViolation } from '#realtime';
+import type { IngressViolation } from '#realtime/internal';
 
 /** Headers a dead-lettered message carries besides its own. */
 export const DeadLetterHeader = {

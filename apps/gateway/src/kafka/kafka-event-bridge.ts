@@ -1,5 +1,5 @@
 import type { KafkaContext } from '@nestjs/microservices';
-import type { EventIngress, IngressViolation, RejectedEventLog } from '#realtime';
+import type { EventIngress, IngressViolation, RejectedEventLog } from '#realtime/internal';
 import type { KafkaDeadLetters } from './kafka-dead-letters.js';
 import { kafkaRecordText } from './kafka-record-text.js';
 

@@ -1,6 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { EventIngress, ReadinessRegistry, RealtimeMetrics, RejectedEventLog } from '#realtime';
+import {
+  EventIngress,
+  ReadinessRegistry,
+  RealtimeMetrics,
+  RejectedEventLog,
+} from '#realtime/internal';
 import { KafkaDeadLetters } from './kafka-dead-letters.js';
 import { KafkaEventBridge } from './kafka-event-bridge.js';
 import type { KafkaIngressOptions } from './kafka-ingress-options.js';

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { RealtimeErrorCode, type IngressViolation } from '#realtime';
+import { RealtimeErrorCode, type IngressViolation } from '#realtime/internal';
 
 /**
  * What a Kafka record must be before its value is read as an event: a value of UTF-8 text
