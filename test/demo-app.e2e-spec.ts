@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command } from './support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+import { freePort, type RunningProcess } from './support/processes.js';
+import { startDemo } from './support/demo.js';
 
 const PUBLIC_EVENTS = [
   'ticker.update',
@@ -20,11 +21,7 @@ describe('demo app (npm start)', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
+    demo = (await startDemo(port)).process;
   });
   afterAll(async () => {
     socket?.disconnect();

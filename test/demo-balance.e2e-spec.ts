@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command, until } from './support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+import { freePort, type RunningProcess } from './support/processes.js';
+import { startDemo } from './support/demo.js';
 
 /** Every event of the user.balances channel, and what a fill of the user's sends elsewhere. */
 const BALANCE_EVENTS = ['balance.updated', 'balance.locked', 'balance.unlocked'];
@@ -15,11 +16,7 @@ describe('demo app: a user who signs in sees their account at once', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
+    demo = (await startDemo(port)).process;
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
+import { freePort, type RunningProcess } from './support/processes.js';
+import { launchChromium, startDemo } from './support/demo.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = 'test-output';
 
 describe('demo page in a real browser (Debian chromium via playwright-core)', () => {
@@ -13,29 +13,10 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
     mkdirSync(OUTPUT, { recursive: true });
     const port = await freePort();
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    demo = (await startDemo(port)).process;
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning')

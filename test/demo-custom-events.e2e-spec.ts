@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { type Browser } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command } from './support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+import { freePort, type RunningProcess } from './support/processes.js';
+import { launchChromium, startDemo } from './support/demo.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = 'test-output';
 const EIGHT_HOURS = 8 * 3600_000;
 const DEMO_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
@@ -30,11 +30,7 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
+    demo = (await startDemo(port)).process;
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
@@ -136,16 +132,10 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
   }, 40_000);
 
   it('shows the funding rate by the order book and the signed-in user’s portfolio in a real browser', async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
     mkdirSync(OUTPUT, { recursive: true });
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const problems: string[] = [];
       page.on('console', (message) => {

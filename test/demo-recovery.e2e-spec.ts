@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { ClientNetwork } from './support/client-network.js';
 import { Recorder, command, until } from './support/gateway-harness.js';
-import { freePort, startProcess, type RunningProcess } from './support/processes.js';
+import type { RunningProcess } from './support/processes.js';
+import { launchChromium, startDemo } from './support/demo.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = 'test-output';
 const USER = 'carol';
 
@@ -21,18 +21,8 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-    }
     mkdirSync(OUTPUT, { recursive: true });
-    const port = await freePort();
-    demoUrl = `http://127.0.0.1:${port}`;
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
-    network = new ClientNetwork(port);
+    network = new ClientNetwork(await restartDemo());
     await network.start();
     // The same user on a connection of its own that stays up: what the demo published for them.
     const { token } = (await (await fetch(`${demoUrl}/demo/token?user=${USER}`)).json()) as any;
@@ -50,19 +40,7 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
       ok: true,
       channel: 'user.orders',
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (message) => {
       // Chromium reports each refused reconnect attempt while offline; nothing else may show.
@@ -76,15 +54,11 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
   }, 60_000);
 
   /** Starts the demo (npm start) on a port of its own; returns the port. */
-  async function startDemo(): Promise<number> {
-    const port = await freePort();
-    demoUrl = `http://127.0.0.1:${port}`;
-    demo = await startProcess(
-      'dist/apps/demo/src/main.js',
-      { PORT: String(port), HOST: '127.0.0.1' },
-      /live market on/,
-    );
-    return port;
+  async function restartDemo(): Promise<number> {
+    const started = await startDemo();
+    demoUrl = started.url;
+    demo = started.process;
+    return started.port;
   }
 
   /** The same user on a connection of its own that stays up: what the demo publishes for them. */
@@ -182,7 +156,7 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
     network.goOffline();
     await page.waitForSelector('#status.reconnecting', { timeout: 10_000 });
     const before = demo;
-    network.target = await startDemo();
+    network.target = await restartDemo();
     expect(await before.stop()).toBe('SIGTERM');
     await observe();
 
