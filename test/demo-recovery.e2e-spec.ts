@@ -24,22 +24,7 @@ describe('demo page: nothing lost across a reconnect (Debian chromium via playwr
     mkdirSync(OUTPUT, { recursive: true });
     network = new ClientNetwork(await restartDemo());
     await network.start();
-    // The same user on a connection of its own that stays up: what the demo published for them.
-    const { token } = (await (await fetch(`${demoUrl}/demo/token?user=${USER}`)).json()) as any;
-    observer = io(`${demoUrl}/ws`, {
-      transports: ['websocket'],
-      reconnection: false,
-      auth: { token },
-    });
-    fills = new Recorder(observer, ['order.filled']);
-    await new Promise((resolve, reject) => {
-      observer.once('connected', resolve);
-      observer.once('connect_error', reject);
-    });
-    expect(await command(observer, 'subscribe.private', { channel: 'user.orders' })).toMatchObject({
-      ok: true,
-      channel: 'user.orders',
-    });
+    await observe();
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (message) => {
