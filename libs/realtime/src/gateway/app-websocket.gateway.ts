@@ -51,10 +51,6 @@ interface OpenedSubscription {
   readonly since: StreamPosition | undefined;
 }
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T>).then === 'function';
-}
-
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
 const MAX_ECHOED_COMMAND = 64;
 /** What an event that is no command arrives as, its name first (see `routeUnknownEvent`). */
@@ -325,32 +321,53 @@ export class AppWebSocketGateway
     } catch (error) {
       return answerFailure(client, ack, command, error, named);
     }
-    const opening = this.streams.open(room, channel, since);
+    let finished = false;
+    let commandDone: (() => void) | undefined;
     const finish = (found: RoomOpening): void => {
-      if (!client.connected) return;
-      const { position, missed, failure } = found;
-      const answer: Record<string, unknown> = { ok: true, ...named, position };
-      if (since) {
-        answer.recovered = missed !== undefined;
-        answer.reason = failure;
-        this.metrics.recovery(channel, failure ?? 'recovered', missed?.length ?? 0);
-      }
-      reply(client, ack, ServerEvent.Subscribed, answer);
-      if (missed) {
-        for (const { definition, data, offset, ts } of missed)
-          client.emit(definition.event, roomEnvelope(definition, data, offset, position.epoch, ts));
-      } else if (currentState) {
-        const now = Date.now();
-        const { offset, epoch } = position;
-        for (const { definition, data } of currentState())
-          client.emit(definition.event, roomEnvelope(definition, data, offset, epoch, now, true));
-      }
-      // What the room collected this turn predates this member's position: out it goes first.
-      if (member !== room) this.batcher.flush(member);
-      client.join(member);
+      finished = true;
+      if (client.connected) this.opened(client, ack, member, subscription, found, currentState);
+      commandDone?.();
     };
-    if (!isPromise(opening)) return finish(opening);
-    return opening.then(finish);
+    this.streams.open(room, channel, since, finish);
+    if (finished) return;
+    // The next command of this connection waits for this answer.
+    return new Promise<void>((resolve) => (commandDone = resolve));
+  }
+
+  /**
+   * Answers an opened subscription, sends what it missed or the current state, and joins:
+   * all in one call, so the next message of the room reaches the new member and nothing
+   * before it does.
+   */
+  private opened(
+    client: Socket,
+    ack: AckCallback | undefined,
+    member: string,
+    subscription: OpenedSubscription,
+    found: RoomOpening,
+    currentState?: () => readonly ReplayedEvent[],
+  ): void {
+    const { channel, room, named, since } = subscription;
+    const { position, missed, failure } = found;
+    const answer: Record<string, unknown> = { ok: true, ...named, position };
+    if (since) {
+      answer.recovered = missed !== undefined;
+      answer.reason = failure;
+      this.metrics.recovery(channel, failure ?? 'recovered', missed?.length ?? 0);
+    }
+    reply(client, ack, ServerEvent.Subscribed, answer);
+    if (missed) {
+      for (const { definition, data, offset, ts } of missed)
+        client.emit(definition.event, roomEnvelope(definition, data, offset, position.epoch, ts));
+    } else if (currentState) {
+      const now = Date.now();
+      const { offset, epoch } = position;
+      for (const { definition, data } of currentState())
+        client.emit(definition.event, roomEnvelope(definition, data, offset, epoch, now, true));
+    }
+    // What the room collected this turn predates this member's position: out it goes first.
+    if (member !== room) this.batcher.flush(member);
+    client.join(member);
   }
 
   /** Refuses a subscription past the limit; otherwise the subscribe deadline is met. */

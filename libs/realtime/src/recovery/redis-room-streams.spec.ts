@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
-import { RedisRoomStreams, type StreamCommandClient } from './redis-room-streams.js';
+import {
+  RedisRoomStreams,
+  type StreamCommandClient,
+  type StreamSubscriberClient,
+} from './redis-room-streams.js';
 
 const catalogue = new RealtimeCatalogue();
 const trade = catalogue.definition('trade')!;
@@ -54,6 +58,37 @@ describe('RedisRoomStreams', () => {
     append(4);
     await turn();
     expect(positioned).toEqual([1, 2, 3, 4]);
+    streams.dispose();
+  });
+
+  it('tells an opened subscription in the same call that delivers its marker, before the next message', async () => {
+    const pub = { isReady: true, sendCommand: () => Promise.resolve('sha') };
+    let listener: (message: string, channel: string) => void = () => undefined;
+    const sub: StreamSubscriberClient = {
+      isReady: true,
+      subscribe: (_channels, onMessage) => (listener = onMessage),
+    };
+    const seen: string[] = [];
+    const streams = new RedisRoomStreams(pub, sub, {
+      instanceId: 'c',
+      prefix: '{realtime:/ws}:',
+      positionTtlMs: 60_000,
+      catalogue,
+      deliver: (_definition, _room, data) => seen.push(`delivered ${String(data.tradeId)}`),
+      positionLocally: () => undefined,
+      openLocally: () => ({ position: { offset: 0, epoch: 'local' } }),
+    });
+    streams.start();
+    streams.open({ room: 'trades:BTCUSDT', history, since: undefined }, (opening) =>
+      seen.push(`opened at ${opening.position.offset}`),
+    );
+    await turn(); // the open script is sent; its marker and the next message arrive in one read
+    listener('1\n[["e1",7]]', '{realtime:/ws}:opened#c');
+    listener(
+      'b\n1\n1000\n1\n["e1"]\n8\n[["trade",{"symbol":"BTCUSDT","tradeId":8}]]',
+      '{realtime:/ws}:stream',
+    );
+    expect(seen).toEqual(['opened at 7', 'delivered 8']);
     streams.dispose();
   });
 });

@@ -187,9 +187,15 @@ interface Batch {
   done: boolean;
 }
 
+/**
+ * Told what opening found, synchronously where it is found: the caller joins the room in
+ * that same call, before the next stream message of the same socket read is delivered.
+ */
+export type OpenedCallback = (opening: RoomOpening) => void;
+
 interface PendingOpen {
   readonly request: OpenRequest;
-  readonly resolve: (opening: RoomOpening) => void;
+  readonly resolve: OpenedCallback;
 }
 
 interface Marker {
@@ -262,11 +268,10 @@ export class RedisRoomStreams {
     this.pending.push({ definition, room, history, data, ts });
   }
 
-  open(request: OpenRequest): Promise<RoomOpening> {
-    return new Promise((resolve) => {
-      if (this.opens.length === 0) setImmediate(this.flushOpens);
-      this.opens.push({ request, resolve });
-    });
+  /** Opens a subscription; `opened` is called once, from the marker's own delivery. */
+  open(request: OpenRequest, opened: OpenedCallback): void {
+    if (this.opens.length === 0) setImmediate(this.flushOpens);
+    this.opens.push({ request, resolve: opened });
   }
 
   /** Settles what still waits: positioned and opened locally, nothing left hanging. */

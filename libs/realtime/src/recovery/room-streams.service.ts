@@ -10,6 +10,7 @@ import { NO_HISTORY, channelHistories, type ChannelHistory } from './recovery-op
 import {
   RedisRoomStreams,
   type OpenRequest,
+  type OpenedCallback,
   type StreamCommandClient,
   type StreamDelivery,
   type StreamSubscriberClient,
@@ -111,17 +112,20 @@ export class RoomStreams implements OnModuleDestroy {
   }
 
   /**
-   * The room's position just before what a new subscriber gets, and what a client `since`
-   * missed. Alone this is immediate; clustered it waits for Redis (bounded).
+   * Finds the room's position just before what a new subscriber gets, and what a client
+   * `since` missed, and calls `opened` with it: at once alone; clustered once Redis answered
+   * (bounded), in the very turn where no later message of the room has been delivered yet,
+   * so `opened` must join the room before it returns (not in a promise's later turn).
    */
   open(
     room: string,
     channel: string,
     since: StreamPosition | undefined,
-  ): RoomOpening | Promise<RoomOpening> {
+    opened: OpenedCallback,
+  ): void {
     const request: OpenRequest = { room, history: this.historyOf(channel), since };
-    if (this.redis && !this.localRooms.has(room)) return this.redis.open(request);
-    return this.openLocally(request, false);
+    if (this.redis && !this.localRooms.has(room)) return this.redis.open(request, opened);
+    opened(this.openLocally(request, false));
   }
 
   /** A room nobody here listens to any more: a room without history starts over next time. */
