@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command } from './support/gateway-harness.js';
-import { freePort, type RunningProcess } from './support/processes.js';
+import type { RunningProcess } from './support/processes.js';
 import { startDemo } from './support/demo.js';
 
 const PUBLIC_EVENTS = [
@@ -19,9 +19,7 @@ describe('demo app (npm start)', () => {
   let socket: Socket;
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    demo = (await startDemo(port)).process;
+    ({ process: demo, url } = await startDemo());
   });
   afterAll(async () => {
     socket?.disconnect();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command, until } from './support/gateway-harness.js';
-import { freePort, type RunningProcess } from './support/processes.js';
+import type { RunningProcess } from './support/processes.js';
 import { startDemo } from './support/demo.js';
 
 /** Every event of the user.balances channel, and what a fill of the user's sends elsewhere. */
@@ -14,9 +14,7 @@ describe('demo app: a user who signs in sees their account at once', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    demo = (await startDemo(port)).process;
+    ({ process: demo, url } = await startDemo());
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { type Browser, type Page } from 'playwright-core';
-import { freePort, type RunningProcess } from './support/processes.js';
+import type { RunningProcess } from './support/processes.js';
 import { launchChromium, startDemo } from './support/demo.js';
 
 const OUTPUT = 'test-output';
@@ -14,8 +14,8 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
 
   beforeAll(async () => {
     mkdirSync(OUTPUT, { recursive: true });
-    const port = await freePort();
-    demo = (await startDemo(port)).process;
+    const started = await startDemo();
+    demo = started.process;
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (message) => {
@@ -23,7 +23,7 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
         problems.push(`${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${started.url}/`);
   }, 60_000);
 
   afterAll(async () => {

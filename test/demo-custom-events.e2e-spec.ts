@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { type Browser } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { Recorder, command } from './support/gateway-harness.js';
-import { freePort, type RunningProcess } from './support/processes.js';
+import type { RunningProcess } from './support/processes.js';
 import { launchChromium, startDemo } from './support/demo.js';
 
 const OUTPUT = 'test-output';
@@ -28,9 +28,7 @@ describe("demo app's own events (npm start): funding.rate and portfolio.update",
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    demo = (await startDemo(port)).process;
+    ({ process: demo, url } = await startDemo());
   });
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
