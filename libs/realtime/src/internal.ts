@@ -11,6 +11,7 @@ export * from './errors/index.js';
 export * from './market/index.js';
 export * from './metrics/index.js';
 export * from './gateway/index.js';
+export * from './json-endpoint/index.js';
 export * from './broadcast/index.js';
 export * from './ingress/index.js';
 export * from './cluster/index.js';

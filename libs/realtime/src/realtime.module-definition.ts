@@ -8,6 +8,11 @@ export interface RealtimeModuleOptions {
   /** Socket.IO namespace the gateway serves. Default `/ws`. */
   namespace?: string;
   /**
+   * Path of the plain-WebSocket JSON endpoint for bots and other clients that do not speak
+   * Socket.IO (docs/PROTOCOL.md), on the same HTTP server. Default `/ws/json`; `false` serves none.
+   */
+  jsonPath?: string | false;
+  /**
    * Origins allowed to open a connection from a browser (exact `scheme://host[:port]`).
    * Unset or `'*'`: any origin. Requests without an `Origin` header (servers, bots, mobile
    * apps) are always allowed; a browser always sends one.

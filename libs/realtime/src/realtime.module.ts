@@ -13,6 +13,7 @@ import { AppWebSocketGateway } from './gateway/app-websocket.gateway.js';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter.js';
 import { SubscriptionParser } from './gateway/subscription-parser.js';
 import { EventIngress } from './ingress/event-ingress.service.js';
+import { JsonEndpoint } from './json-endpoint/json-endpoint.service.js';
 import { MarketState } from './market/market-state.service.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { RoomStreams } from './recovery/room-streams.service.js';
@@ -69,6 +70,7 @@ import {
     AppWebSocketGateway,
     WebSocketBroadcastService,
     EventIngress,
+    JsonEndpoint,
   ],
   exports: [
     RealtimeEmitter,
@@ -89,6 +91,7 @@ import {
     TokenVerifier,
     SessionLifetime,
     WebSocketBroadcastService,
+    JsonEndpoint,
   ],
 })
 export class RealtimeModule extends RealtimeConfigurableModule {}

@@ -11,6 +11,8 @@ import { resolveRecovery, type ResolvedRecovery } from '../recovery/recovery-opt
 /** The module's options with defaults applied and checked once, at start-up. */
 export class RealtimeSettings implements ValidationContext {
   readonly namespace: string;
+  /** Path of the plain-WebSocket JSON endpoint; null when none is served. */
+  readonly jsonPath: string | null;
   readonly corsOrigins: readonly string[] | '*';
   readonly symbols: SymbolRule;
   /** Token verification; null when no key is configured. */
@@ -29,6 +31,7 @@ export class RealtimeSettings implements ValidationContext {
     if (!/^\/[A-Za-z0-9/_.-]*$/.test(this.namespace)) {
       throw new RealtimeOptionsError('namespace', `must start with "/", got "${this.namespace}"`);
     }
+    this.jsonPath = resolveJsonPath(options.jsonPath);
     const origins = options.corsOrigins ?? '*';
     if (origins !== '*') {
       for (const origin of origins) {
@@ -123,4 +126,16 @@ function resolveLimits(options: Partial<ResolvedLimits> = {}): ResolvedLimits {
     (limits as Record<string, unknown>)[name] = value;
   }
   return limits;
+}
+
+function resolveJsonPath(path: string | false | undefined): string | null {
+  if (path === false) return null;
+  const resolved = path ?? '/ws/json';
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(resolved) || resolved.startsWith('/socket.io')) {
+    throw new RealtimeOptionsError(
+      'jsonPath',
+      `must be a path starting with "/" outside /socket.io/, or false; got "${resolved}"`,
+    );
+  }
+  return resolved;
 }

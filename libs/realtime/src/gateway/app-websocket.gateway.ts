@@ -86,12 +86,12 @@ function answerUnknownEvent(this: Socket, event: string, ...args: unknown[]): vo
 }
 
 /** Answers an event the decoder refused, in its turn (`this` is the socket). */
-function answerRefusedPacket(this: Socket, refused: RefusedPacket): void {
+function answerRefusedPacket(this: Socket, refused: RefusedPacket, ack?: AckCallback): void {
   const command = refused.command.slice(0, MAX_ECHOED_COMMAND);
-  inArrivalOrder(this, command, undefined, () =>
+  inArrivalOrder(this, command, ack, () =>
     reply(
       this,
-      undefined,
+      ack,
       ServerEvent.Error,
       errorReply(command, RealtimeErrorCode.InvalidPayload, refused.message),
     ),

@@ -1,7 +1,7 @@
 // Faster write paths for Engine.IO connections. They reach into Engine.IO's WebSocket
 // transport and `ws` (`_sender`, `_socket`); where those are missing, the usual path runs.
 
-interface TcpStream {
+export interface TcpStream {
   writableCorked: number;
   cork(): void;
   uncork(): void;
@@ -73,6 +73,16 @@ function releaseHeld(): void {
 }
 
 /**
+ * Holds a connection's writes until the end of this turn of the event loop, so all it is
+ * sent in one turn leaves in one system call.
+ */
+export function holdUntilTurnEnds(stream: TcpStream): void {
+  if (stream.writableCorked !== 0) return;
+  stream.cork();
+  if (heldThisTurn.push(stream) === 1) process.nextTick(releaseHeld);
+}
+
+/**
  * A room broadcast hands every member the same pre-built WebSocket frame. When nothing is
  * queued ahead of it, this writes that frame straight to the connection, as a bare `ws`
  * server would, instead of through Engine.IO's per-packet queue, events and callbacks; and
@@ -103,10 +113,7 @@ function writeDirect(
   ) {
     return writeQueued.call(this, data, options, callback);
   }
-  if (stream.writableCorked === 0) {
-    stream.cork();
-    if (heldThisTurn.push(stream) === 1) process.nextTick(releaseHeld);
-  }
+  holdUntilTurnEnds(stream);
   sender.sendFrame(frame);
   return this;
 }

@@ -5,6 +5,7 @@ import type { Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { ServerEvent } from '../events/protocol-events.js';
 import { useFastWrites, type EngineConnection } from './engine-writes.js';
+import { JSON_TRANSPORT } from '../json-endpoint/json-frames.js';
 import { errorReply } from './realtime-exception.filter.js';
 
 type Transform = (result: unknown) => Observable<unknown>;
@@ -122,7 +123,8 @@ export class RealtimeIoAdapter extends IoAdapter {
     const conn = socket.conn as unknown as EngineConnection & { request?: unknown };
     // Auth and limits read the handshake before this point; it keeps headers, query and auth.
     conn.request = null;
-    useFastWrites(conn);
+    // A plain-WebSocket connection writes its own frames (json-endpoint/).
+    if (conn.transport.name !== JSON_TRANSPORT) useFastWrites(conn);
   }
 
   private listenerFor(message: string): (this: BoundSocket, ...args: unknown[]) => void {

@@ -1,0 +1,3 @@
+export * from './json-connection.js';
+export * from './json-endpoint.service.js';
+export * from './json-frames.js';
