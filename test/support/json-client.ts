@@ -36,12 +36,14 @@ export class JsonClient {
       query?: Record<string, string>;
       headers?: Record<string, string>;
       path?: string;
+      /** false: the client does not answer pings (a dead peer). */
+      autoPong?: boolean;
     } = {},
   ): Promise<JsonClient> {
     const url = new URL(options.path ?? '/ws/json', baseUrl.replace(/^http/, 'ws'));
     for (const [name, value] of Object.entries(options.query ?? {}))
       url.searchParams.set(name, value);
-    const ws = new WebSocket(url, { headers: options.headers });
+    const ws = new WebSocket(url, { headers: options.headers, autoPong: options.autoPong ?? true });
     const client = new JsonClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -86,9 +86,7 @@ export class JsonEndpoint implements OnApplicationBootstrap, OnApplicationShutdo
       httpServer.off('upgrade', upgrade);
       namespace.off('connection', joined);
     };
-    this.heartbeats = setInterval(() => {
-      for (const conn of this.connections) conn.heartbeat();
-    }, HEARTBEAT_INTERVAL_MS);
+    this.heartbeats = setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS);
     this.heartbeats.unref();
   }
 
@@ -99,6 +97,11 @@ export class JsonEndpoint implements OnApplicationBootstrap, OnApplicationShutdo
     for (const conn of this.connections) conn.close(true);
     this.connections.clear();
     this.webSockets?.close();
+  }
+
+  /** Pings every plain connection; one that did not answer the last ping is cut. */
+  heartbeat(): void {
+    for (const conn of this.connections) conn.heartbeat();
   }
 
   /** Plain connections open on this instance (for tests and operators). */

@@ -23,7 +23,7 @@ export class RealtimeMetrics {
 
   readonly connections = new Gauge({
     name: 'realtime_connections',
-    help: 'Socket.IO connections open on this instance',
+    help: 'Client connections open on this instance (Socket.IO and plain WebSocket)',
     registers: [this.registry],
   });
 
