@@ -12,5 +12,9 @@ export const RealtimeErrorCode = {
   SubscriptionLimit: 'SUBSCRIPTION_LIMIT',
   ConnectionLimit: 'CONNECTION_LIMIT',
   Internal: 'INTERNAL',
+  /** A `request`'s backend did not answer within the method's `timeoutMs`. */
+  Timeout: 'TIMEOUT',
+  /** A `request`'s backend could not be reached (connection refused, 5xx, producer down). */
+  Unavailable: 'UNAVAILABLE',
 } as const;
 export type RealtimeErrorCode = (typeof RealtimeErrorCode)[keyof typeof RealtimeErrorCode];

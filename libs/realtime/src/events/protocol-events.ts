@@ -6,6 +6,8 @@ export const ClientEvent = {
   UnsubscribePrivate: 'unsubscribe.private',
   Ping: 'ping',
   AuthRefresh: 'auth.refresh',
+  /** `{ method, params, requestId? }`: relayed to the method's backend; answered by `response`. */
+  Request: 'request',
 } as const;
 export type ClientEventName = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -21,5 +23,7 @@ export const ServerEvent = {
   ServerShutdown: 'server.shutdown',
   ServerDisconnect: 'server.disconnect',
   Batch: 'batch',
+  /** The answer to a `request` without an ack: `{ ok: true, method, requestId, result }`. */
+  Response: 'response',
 } as const;
 export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];
