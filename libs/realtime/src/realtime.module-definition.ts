@@ -3,6 +3,7 @@ import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
 import type { CustomEventDefinition } from './events/custom-events.js';
 import type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
 import type { RealtimeRecoveryOptions } from './recovery/recovery-options.js';
+import type { DeadManSwitchOptions } from './session/dead-man-switch-options.js';
 
 export interface RealtimeModuleOptions {
   /** Socket.IO namespace the gateway serves. Default `/ws`. */
@@ -50,6 +51,11 @@ export interface RealtimeModuleOptions {
   recovery?: RealtimeRecoveryOptions;
   /** Limits against hostile and broken clients (see RealtimeLimitsOptions for each default). */
   limits?: RealtimeLimitsOptions;
+  /**
+   * Cancel-on-disconnect: tell the backend when an armed user's last connection closed,
+   * once across the cluster (see DeadManSwitchOptions). Off when unset.
+   */
+  deadManSwitch?: DeadManSwitchOptions;
   /**
    * Events of your own beside the built-in ones, made with `symbolEvent`, `symbolKeyEvent`,
    * `userEvent` or `broadcastEvent`. A name that clashes stops start-up with one line.

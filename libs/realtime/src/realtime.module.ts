@@ -18,6 +18,7 @@ import { MarketState } from './market/market-state.service.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { RoomStreams } from './recovery/room-streams.service.js';
 import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
+import { DeadManSwitch } from './session/dead-man-switch.service.js';
 import { ReadinessRegistry } from './lifecycle/readiness-check.js';
 import { RealtimeHealthIndicator } from './lifecycle/realtime-health.indicator.js';
 import { RealtimeMetrics } from './metrics/realtime-metrics.js';
@@ -70,6 +71,7 @@ import {
     AppWebSocketGateway,
     WebSocketBroadcastService,
     EventIngress,
+    DeadManSwitch,
     JsonEndpoint,
   ],
   exports: [
@@ -85,6 +87,7 @@ import {
     ConnectionDrain,
     MarketState,
     EventIngress,
+    DeadManSwitch,
     RealtimeSettings,
     RejectedEventLog,
     AuthFailureLog,

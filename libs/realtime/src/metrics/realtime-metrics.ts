@@ -109,6 +109,13 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
+  private readonly deadManSwitchOutcomes = new Counter({
+    name: 'realtime_dead_man_switch_total',
+    help: 'Cancel-on-disconnect, by outcome (fired: a last close fired here; delivered, retried, failed: its POST to the backend; deferred: a close that waited for Redis)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
   private readonly redisFailures = new Counter({
     name: 'realtime_redis_command_failures_total',
     help: 'Redis commands that failed (Redis unreachable or timed out), by client (publisher, subscriber)',
@@ -225,6 +232,10 @@ export class RealtimeMetrics {
   recovery(channel: string, outcome: string, messages: number): void {
     this.recoveries.inc({ channel, outcome });
     if (messages > 0) this.recoveredMessages.inc({ channel }, messages);
+  }
+
+  deadManSwitch(outcome: 'fired' | 'delivered' | 'retried' | 'failed' | 'deferred'): void {
+    this.deadManSwitchOutcomes.inc({ outcome });
   }
 
   redisCommandFailed(client: string): void {
