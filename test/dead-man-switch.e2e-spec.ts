@@ -11,7 +11,7 @@ import {
   USER_DISCONNECTED_EVENT,
   type DeadManSwitchOptions,
   type UserDisconnectedNotice,
-} from '../libs/realtime/src/session/index.js';
+} from '#realtime/internal';
 import { GatewayHarness, roundTrip, sleep, until } from './support/gateway-harness.js';
 import { metricValue } from './support/gateway-process.js';
 import { freePort, startProcess, type RunningProcess } from './support/processes.js';

@@ -10,6 +10,8 @@ export type { RealtimeModuleOptions } from './realtime.module-definition.js';
 export type { JwtAlgorithm, RealtimeAuthOptions } from './auth/realtime-auth-options.js';
 export type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
 export type { ChannelHistory, RealtimeRecoveryOptions } from './recovery/recovery-options.js';
+export type { DeadManSwitchOptions } from './session/dead-man-switch-options.js';
+export type { RealtimeRequestsOptions } from './requests/realtime-requests-options.js';
 export { RealtimeOptionsError } from './errors/realtime-options.error.js';
 
 // Serving connections
@@ -48,6 +50,19 @@ export {
 } from './events/channels.js';
 export { ClientEvent, ServerEvent } from './events/protocol-events.js';
 export { asyncApiDocument } from './docs/asyncapi-document.js';
+
+// Client requests and cancel-on-disconnect
+export { requestMethod, type RequestMethodDefinition } from './requests/request-method.js';
+export {
+  RequestRefused,
+  type RealtimeRequestHandler,
+} from './requests/realtime-request-handler.js';
+export type { BackendAnswer, RelayedRequest } from './requests/request-transport.js';
+export {
+  INSTANCE_LOST_REASON,
+  USER_DISCONNECTED_EVENT,
+  type UserDisconnectedNotice,
+} from './session/user-disconnected-notice.js';
 
 // What clients receive
 export type { DeliveredPayload, Envelope } from './broadcast/envelope.js';

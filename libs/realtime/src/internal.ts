@@ -19,3 +19,5 @@ export * from './lifecycle/index.js';
 export * from './limits/index.js';
 export * from './docs/index.js';
 export * from './recovery/index.js';
+export * from './session/index.js';
+export * from './requests/index.js';

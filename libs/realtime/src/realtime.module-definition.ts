@@ -3,6 +3,7 @@ import type { RealtimeAuthOptions } from './auth/realtime-auth-options.js';
 import type { CustomEventDefinition } from './events/custom-events.js';
 import type { RealtimeLimitsOptions } from './limits/realtime-limits-options.js';
 import type { RealtimeRecoveryOptions } from './recovery/recovery-options.js';
+import type { RealtimeRequestsOptions } from './requests/realtime-requests-options.js';
 import type { DeadManSwitchOptions } from './session/dead-man-switch-options.js';
 
 export interface RealtimeModuleOptions {
@@ -56,6 +57,11 @@ export interface RealtimeModuleOptions {
    * once across the cluster (see DeadManSwitchOptions). Off when unset.
    */
   deadManSwitch?: DeadManSwitchOptions;
+  /**
+   * Client requests relayed to the backend (the `request` command): the methods, made with
+   * `requestMethod`, and what their backends need (see RealtimeRequestsOptions). None when unset.
+   */
+  requests?: RealtimeRequestsOptions;
   /**
    * Events of your own beside the built-in ones, made with `symbolEvent`, `symbolKeyEvent`,
    * `userEvent` or `broadcastEvent`. A name that clashes stops start-up with one line.

@@ -18,6 +18,7 @@ import { MarketState } from './market/market-state.service.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { RoomStreams } from './recovery/room-streams.service.js';
 import { ConnectionDrain } from './lifecycle/connection-drain.service.js';
+import { RequestRelay } from './requests/request-relay.service.js';
 import { DeadManSwitch } from './session/dead-man-switch.service.js';
 import { ReadinessRegistry } from './lifecycle/readiness-check.js';
 import { RealtimeHealthIndicator } from './lifecycle/realtime-health.indicator.js';
@@ -72,6 +73,7 @@ import {
     WebSocketBroadcastService,
     EventIngress,
     DeadManSwitch,
+    RequestRelay,
     JsonEndpoint,
   ],
   exports: [
@@ -88,6 +90,7 @@ import {
     MarketState,
     EventIngress,
     DeadManSwitch,
+    RequestRelay,
     RealtimeSettings,
     RejectedEventLog,
     AuthFailureLog,

@@ -11,6 +11,10 @@ import type {
   StreamSubscriberClient,
 } from '../recovery/redis-room-streams.js';
 import { RoomStreams } from '../recovery/room-streams.service.js';
+import { DeadManSwitch } from '../session/dead-man-switch.service.js';
+import type { AnswersRedisClient } from '../requests/redis-request-answers.js';
+import { RequestRelay } from '../requests/request-relay.service.js';
+import type { PresenceRedisClient } from '../session/presence-scripts.js';
 import { ClusterBus } from './cluster-bus.js';
 import type { ClusterLink } from './cluster-link.js';
 import { absorbRejections } from './rejection-absorbing-client.js';
@@ -94,6 +98,8 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
     this.application.get(ReadinessRegistry).add(this);
     this.application.get(ClusterBus).useLink(this);
     this.application.get(ConnectionGuard).useRedis(guardedPub as unknown as SlotsRedisClient);
+    this.application.get(DeadManSwitch).useRedis(guardedPub as unknown as PresenceRedisClient);
+    this.application.get(RequestRelay).useRedis(guardedPub as unknown as AnswersRedisClient);
     const streams = this.application.get(RoomStreams);
     this.streams = streams;
     streams.useRedis(

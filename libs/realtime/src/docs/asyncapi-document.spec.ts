@@ -8,6 +8,7 @@ import { broadcastEvent, symbolEvent, symbolKeyEvent, userEvent } from '../event
 import { optional, required } from '../events/payload-schema.js';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { SubscriptionParser } from '../gateway/subscription-parser.js';
+import { readRequestCommand } from '../requests/request-command.js';
 import { asyncApiDocument, asyncApiServer } from './asyncapi-document.js';
 
 const HOST_EVENTS = [
@@ -311,7 +312,47 @@ describe('asyncApiDocument', () => {
       'send.unsubscribe.private',
       'send.ping',
       'send.auth.refresh',
+      'send.request',
     ]);
+  });
+
+  it('describes the request command as the relay reads it, and its answers', () => {
+    const request = payloadCheck(document, 'request');
+    const bodies: unknown[] = [
+      { method: 'order.place', params: { symbol: 'BTCUSDT' }, requestId: 'r-1' },
+      { method: 'order.place' },
+      { method: 'order.place', requestId: 'has space' },
+      { method: 'order.place', requestId: 'x'.repeat(65) },
+      { method: 'order.place', params: [] },
+      { params: {} },
+      'order.place',
+    ];
+    const relayAccepts = (body: unknown) => {
+      try {
+        readRequestCommand(body);
+        return true;
+      } catch (error) {
+        if (error instanceof RealtimeException) return false;
+        throw error;
+      }
+    };
+    for (const body of bodies) expect([body, request(body)]).toEqual([body, relayAccepts(body)]);
+    const response = payloadCheck(document, 'response');
+    expect(response({ ok: true, method: 'order.place', requestId: 'r-1', result: { id: 1 } })).toBe(
+      true,
+    );
+    expect(response({ ok: true, method: 'order.place', requestId: 'r-1' })).toBe(false);
+    const error = payloadCheck(document, 'error');
+    const refusal = (command: string, code: string) => ({
+      ok: false,
+      command,
+      method: 'order.place',
+      requestId: 'r-1',
+      error: { code, message: 'no' },
+    });
+    expect(error(refusal('request', 'INSUFFICIENT_FUNDS'))).toBe(true);
+    expect(error(refusal('request', 'not a code'))).toBe(false);
+    expect(error(refusal('subscribe', 'INSUFFICIENT_FUNDS'))).toBe(false);
   });
 
   it('lists every error code in the error reply', () => {

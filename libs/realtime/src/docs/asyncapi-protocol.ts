@@ -6,6 +6,8 @@ import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { MAX_CLIENT_SYMBOL_LENGTH } from '../gateway/subscription.dto.js';
 import type { CloseReason } from '../limits/connection-guard.service.js';
 import { MAX_EPOCH_LENGTH } from '../recovery/stream-position.js';
+import { REQUEST_ID } from '../requests/request-command.js';
+import { MAX_METHOD_LENGTH, METHOD_NAME } from '../requests/realtime-requests-options.js';
 import { ID_PATTERN, type JsonSchema } from './payload-json-schema.js';
 
 /** The AsyncAPI channel of the connection itself; upper case, so no catalogue channel has it. */
@@ -48,6 +50,7 @@ const COMMANDS: readonly Command[] = [
   { command: ClientEvent.UnsubscribePrivate, answer: ServerEvent.Unsubscribed, signedIn: true },
   { command: ClientEvent.Ping, answer: ServerEvent.Pong, signedIn: false },
   { command: ClientEvent.AuthRefresh, answer: ServerEvent.AuthRefreshed, signedIn: true },
+  { command: ClientEvent.Request, answer: ServerEvent.Response, signedIn: false },
 ];
 
 const integer = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -186,6 +189,31 @@ export function protocolMessages(catalogue: RealtimeCatalogue): Record<string, P
       closedObject({ token: { type: 'string' } }, ['token']),
     ),
     message(
+      ClientEvent.Request,
+      'Call a backend method the gateway declares; the backend gets the verified user, never one sent here (methods may need a signed-in connection)',
+      closedObject(
+        {
+          method: { type: 'string', pattern: METHOD_NAME.source, maxLength: MAX_METHOD_LENGTH },
+          params: { type: 'object', additionalProperties: true },
+          requestId: {
+            type: 'string',
+            pattern: REQUEST_ID.source,
+            description:
+              'Yours to choose: the same id again within the window gets the first answer',
+          },
+        },
+        ['method'],
+      ),
+    ),
+    message(
+      ServerEvent.Response,
+      "The answer to request (the ack, or this event without one): the backend's result",
+      openObject(
+        { ok: okTrue, method: { type: 'string' }, requestId: { type: 'string' }, result: {} },
+        ['ok', 'method', 'requestId', 'result'],
+      ),
+    ),
+    message(
       ServerEvent.Connected,
       'Sent once, right after connecting',
       openObject(
@@ -311,17 +339,41 @@ export function protocolSchemas(): Record<string, JsonSchema> {
       },
       ['channel', 'event', 'offset', 'epoch', 'ts', 'data'],
     ),
-    ErrorReply: openObject(
-      {
-        ok: { const: false },
-        command: { type: 'string', maxLength: MAX_ECHOED_COMMAND },
-        error: openObject({ code: { $ref: SCHEMA_REFS.errorCode }, message: { type: 'string' } }, [
-          'code',
-          'message',
-        ]),
-      },
-      ['ok', 'command', 'error'],
-    ),
+    ErrorReply: {
+      anyOf: [
+        openObject(
+          {
+            ok: { const: false },
+            command: { type: 'string', maxLength: MAX_ECHOED_COMMAND },
+            error: openObject(
+              { code: { $ref: SCHEMA_REFS.errorCode }, message: { type: 'string' } },
+              ['code', 'message'],
+            ),
+          },
+          ['ok', 'command', 'error'],
+        ),
+        openObject(
+          {
+            ok: { const: false },
+            command: { const: ClientEvent.Request },
+            method: { type: 'string' },
+            requestId: { type: 'string' },
+            error: openObject(
+              {
+                code: {
+                  type: 'string',
+                  pattern: '^[A-Z][A-Z0-9_]{0,63}$',
+                  description: "A code of the gateway's, or the request's backend's own",
+                },
+                message: { type: 'string' },
+              },
+              ['code', 'message'],
+            ),
+          },
+          ['ok', 'command', 'error'],
+        ),
+      ],
+    },
     ErrorCode: {
       type: 'string',
       description: 'Stable codes to switch on; messages are for people and may change',

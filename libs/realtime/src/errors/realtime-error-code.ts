@@ -12,6 +12,8 @@ export const RealtimeErrorCode = {
   SubscriptionLimit: 'SUBSCRIPTION_LIMIT',
   ConnectionLimit: 'CONNECTION_LIMIT',
   Internal: 'INTERNAL',
+  /** A `request` named a method the gateway does not serve. */
+  UnknownMethod: 'UNKNOWN_METHOD',
   /** A `request`'s backend did not answer within the method's `timeoutMs`. */
   Timeout: 'TIMEOUT',
   /** A `request`'s backend could not be reached (connection refused, 5xx, producer down). */

@@ -17,6 +17,7 @@ import { SessionLifetime } from '../auth/session-lifetime.service.js';
 import { roomEnvelope } from '../broadcast/envelope.js';
 import { MessageBatcher } from '../broadcast/message-batcher.js';
 import { RoomStreams } from '../recovery/room-streams.service.js';
+import { RequestRelay } from '../requests/request-relay.service.js';
 import type { RoomOpening, StreamPosition } from '../recovery/stream-position.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { MarketState, type ReplayedEvent } from '../market/market-state.service.js';
@@ -121,6 +122,7 @@ export class AppWebSocketGateway
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
     @Inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
+    @Inject(RequestRelay) private readonly requests: RequestRelay,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -292,6 +294,15 @@ export class AppWebSocketGateway
     reply(client, ack, ServerEvent.Error, errorReply(ClientEvent.AuthRefresh, code, message));
     // The answer is queued before the close, so the client reads why.
     closeForCause(client);
+  }
+
+  @SubscribeMessage(ClientEvent.Request)
+  request(
+    @ConnectedSocket() client: Socket,
+    @MessageBody() body: unknown,
+    @Ack() ack?: AckCallback,
+  ): void {
+    this.requests.handle(client, body, ack);
   }
 
   /** The room a connection joins for a subscription: the room, or its batched twin. */

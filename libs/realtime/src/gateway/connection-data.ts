@@ -8,4 +8,6 @@ export interface ConnectionData {
   expiresAt: number | null;
   /** Asked for batches (`auth.batch: true`): joins the batched twin of every subscription room. */
   batched: boolean;
+  /** Its requests waiting for their backends (set by the request relay once it has one). */
+  requestsWaiting?: number;
 }

@@ -30,6 +30,7 @@ const ANSWERS: Readonly<Record<string, string>> = {
   [ClientEvent.UnsubscribePrivate]: ServerEvent.Unsubscribed,
   [ClientEvent.Ping]: ServerEvent.Pong,
   [ClientEvent.AuthRefresh]: ServerEvent.AuthRefreshed,
+  [ClientEvent.Request]: ServerEvent.Response,
 };
 
 /**

@@ -116,6 +116,21 @@ export class RealtimeMetrics {
     registers: [this.registry],
   });
 
+  private readonly requestOutcomes = new Counter({
+    name: 'realtime_requests_total',
+    help: 'Client requests (the request command), by declared method (unknown for any other) and outcome (ok, refused: the backend said no, or the gateway\'s error code)',
+    labelNames: ['method', 'outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly requestDurations = new Histogram({
+    name: 'realtime_request_duration_seconds',
+    help: 'From a request relayed to its backend to its answer, by method',
+    labelNames: ['method'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   private readonly redisFailures = new Counter({
     name: 'realtime_redis_command_failures_total',
     help: 'Redis commands that failed (Redis unreachable or timed out), by client (publisher, subscriber)',
@@ -236,6 +251,15 @@ export class RealtimeMetrics {
 
   deadManSwitch(outcome: 'fired' | 'delivered' | 'retried' | 'failed' | 'deferred'): void {
     this.deadManSwitchOutcomes.inc({ outcome });
+  }
+
+  /** `method` is a declared method or `unknown`; `outcome` is `ok`, `refused` or a gateway code. */
+  request(method: string, outcome: string): void {
+    this.requestOutcomes.inc({ method, outcome });
+  }
+
+  requestAnswered(method: string, seconds: number): void {
+    this.requestDurations.observe({ method }, seconds);
   }
 
   redisCommandFailed(client: string): void {

@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { Namespace, Socket } from 'socket.io';
+import type { Socket } from 'socket.io';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import type { ConnectionData } from '../gateway/connection-data.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
@@ -76,8 +76,6 @@ export class DeadManSwitch implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     const server = this.gateway.server;
     if (!this.options || !server) return;
-    // Until RedisIoAdapter.connect calls useRedis: the Redis adapter's own publisher.
-    this.redis ??= adapterPublisher(server);
     const { graceMs, heartbeatMs, instanceTimeoutMs } = this.options;
     const fire = (notice: UserDisconnectedNotice) => this.fire(notice);
     this.presence = this.redis
@@ -144,10 +142,4 @@ export class DeadManSwitch implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.notifier?.send(notice);
   }
-}
-
-/** The `redis` client of Socket.IO's Redis adapter, when the namespace has one. */
-function adapterPublisher(server: Namespace): PresenceRedisClient | undefined {
-  const client = (server.adapter as { pubClient?: Partial<PresenceRedisClient> }).pubClient;
-  return typeof client?.sendCommand === 'function' ? (client as PresenceRedisClient) : undefined;
 }
