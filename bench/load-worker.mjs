@@ -1,8 +1,9 @@
 // One load-generator process: many WebSocket connections speaking Engine.IO v4 / Socket.IO v5
-// directly (socket.io-client per connection is far too heavy), spread over loopback source
-// addresses. Reports to its parent: connections ready, latencies (event timestamp to
+// directly (socket.io-client per connection is far too heavy), or the gateway's plain-WebSocket
+// JSON protocol (`json`, docs/PROTOCOL.md), spread over loopback source addresses. Reports to its parent: connections ready, latencies (event timestamp to
 // receipt) and messages that reached the wrong user.
 import { createHmac } from 'node:crypto';
+import { URLSearchParams } from 'node:url';
 import { WebSocket } from 'ws';
 
 /**
@@ -10,7 +11,7 @@ import { WebSocket } from 'ws';
  * connected (the acknowledgement makes it ready).
  * @type {{
  *   targets: Array<{ url: string; command?: [event: string, body: unknown] }>;
- *   connections: number; firstAddress: number; protocol: 'socket.io' | 'raw';
+ *   connections: number; firstAddress: number; protocol: 'socket.io' | 'json' | 'raw';
  *   jwtSecret?: string; firstUser?: number; batch?: boolean;
  * }}
  */
@@ -67,6 +68,53 @@ function onSocketIo(socket, text, user, command, markReady) {
   }
 }
 
+/**
+ * The JSON face: a token at the door joins at once (`connected`); without one the server
+ * offers `auth_required` and the first command joins anonymously. The command (or a `ping`
+ * when there is none) is sent once, with id 1; its answer makes the connection ready.
+ */
+function onJson(socket, text, user, command, markReady) {
+  const frame = JSON.parse(text);
+  switch (frame.type) {
+    case 'connected':
+    case 'auth_required': {
+      // Without a token `auth_required` comes first, and `connected` once the command joined.
+      if (socket.commandSent) return;
+      socket.commandSent = true;
+      const [type, data] = command ?? ['ping'];
+      return socket.send(
+        JSON.stringify(data === undefined ? { id: 1, type } : { id: 1, type, data }),
+      );
+    }
+    case 'batch':
+      for (const envelope of frame.data) received(user, envelope.data);
+      return;
+    default:
+      if (frame.id === 1) {
+        if (frame.type === 'error') return refusedOnce(frame);
+        return markReady();
+      }
+      if (frame.data?.data?.timestamp !== undefined && !frame.data.replay)
+        received(user, frame.data.data);
+  }
+}
+
+let refusals = 0;
+function refusedOnce(frame) {
+  if (refusals++ === 0) console.error(`load worker: refused ${JSON.stringify(frame.data)}`);
+}
+
+/** The URL of connection `i`: the JSON face takes the token and `batch` in the query. */
+function urlOf(url, user) {
+  if (protocol === 'raw' && user !== undefined) return `${url}&user=${user}`;
+  if (protocol !== 'json') return url;
+  const query = new URLSearchParams();
+  if (jwtSecret) query.set('token', token(user));
+  if (config.batch) query.set('batch', 'true');
+  const search = query.toString();
+  return search ? `${url}${url.includes('?') ? '&' : '?'}${search}` : url;
+}
+
 /** Opens connection `i`; one that closes before it is ready is tried again, up to 5 times. */
 function connect(i, attempt = 0) {
   let isReady = false;
@@ -76,11 +124,12 @@ function connect(i, attempt = 0) {
   };
   const user = userOf(i);
   const { url, command } = targets[i % targets.length];
-  const target = protocol === 'raw' && user !== undefined ? `${url}&user=${user}` : url;
+  const target = urlOf(url, user);
   const socket = new WebSocket(target, { localAddress: address(i), perMessageDeflate: false });
   socket.on('message', (data) => {
     const text = data.toString();
     if (protocol === 'raw') received(user, JSON.parse(text).data);
+    else if (protocol === 'json') onJson(socket, text, user, command, markReady);
     else onSocketIo(socket, text, user, command, markReady);
   });
   socket.on('open', () => {
@@ -102,7 +151,7 @@ process.on('message', async (message) => {
       if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } else if (message === 'report') {
-    process.send({ ready, misrouted, latencies: latencies.splice(0) });
+    process.send({ protocol, ready, misrouted, latencies: latencies.splice(0) });
   } else if (message === 'stop') {
     stopping = true;
     for (const socket of sockets) socket?.terminate();

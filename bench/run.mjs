@@ -48,6 +48,13 @@ const freePort = () =>
   });
 
 const socketIoUrl = (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
+// The gateway's plain-WebSocket JSON face (docs/PROTOCOL.md; the gateway serves it by default).
+const jsonUrl = (port) => `ws://127.0.0.1:${port}/ws/json`;
+/** The two faces of one gateway process, for a scenario that opens both (`json-mixed`). */
+const FACES = {
+  'socket.io': { url: socketIoUrl, protocol: 'socket.io' },
+  json: { url: jsonUrl, protocol: 'json' },
+};
 const GATEWAY = {
   command: ['dist/apps/gateway/src/main.js'],
   env: {
@@ -70,6 +77,8 @@ const TARGETS = {
   // One instance on a Redis this harness starts (positions, history and delivery through it).
   'gateway-redis': { ...GATEWAY, redis: true },
   'gateway-redis-history-off': { ...GATEWAY, env: HISTORY_OFF, redis: true },
+  // The same gateway process, its clients on the plain-WebSocket JSON face (token in the query).
+  'gateway-json': { ...GATEWAY, ...FACES.json },
   naive: {
     command: ['dist/bench/servers/naive-gateway.js'],
     env: { JWT_SECRET },
@@ -82,11 +91,27 @@ const TARGETS = {
     url: (port, symbol) => `ws://127.0.0.1:${port}/?symbol=${symbol}`,
     protocol: 'raw',
   },
+  // Accepts WebSockets and does nothing with them: the floor of memory per connection.
+  'bare-ws': {
+    command: ['bench/servers/bare-ws-server.mjs'],
+    env: {},
+    url: (port, symbol) => `ws://127.0.0.1:${port}/?symbol=${symbol}`,
+    protocol: 'raw',
+  },
 };
 
-/** The history and Redis variants of the gateway: run only when `--targets=` names them. */
-const VARIANTS = ['gateway-history-off', 'gateway-redis', 'gateway-redis-history-off'];
-const KNOWN_TARGETS = new Set([...Object.keys(TARGETS), 'batched']);
+/**
+ * The history and Redis variants of the gateway, and its JSON face: run only when
+ * `--targets=` names them (the JSON scenarios run `gateway-json` by default).
+ */
+const VARIANTS = [
+  'gateway-history-off',
+  'gateway-redis',
+  'gateway-redis-history-off',
+  'gateway-json',
+];
+// `mixed` (json-mixed only): the gateway with N Socket.IO and N JSON clients in one room.
+const KNOWN_TARGETS = new Set([...Object.keys(TARGETS), 'batched', 'mixed']);
 for (const name of chosenTargets ?? []) {
   if (!KNOWN_TARGETS.has(name))
     throw new Error(`--targets: no target ${name}; targets: ${[...KNOWN_TARGETS].join(', ')}`);
@@ -258,9 +283,9 @@ class Load {
    * Starts connections in workers of at most PER_WORKER each; connection i subscribes with
    * `subscriptions[i % length]` (a symbol and the command to send).
    */
-  async connect(server, { connections, subscriptions, users, batch }) {
+  async connect(server, { connections, subscriptions, users, batch, face = server.target }) {
     const targets = subscriptions.map(({ symbol, command }) => ({
-      url: server.target.url(server.port, symbol),
+      url: face.url(server.port, symbol),
       command,
     }));
     for (let made = 0; made < connections; made += PER_WORKER) {
@@ -270,7 +295,7 @@ class Load {
           targets,
           connections: count,
           firstAddress: this.nextAddress++,
-          protocol: server.target.protocol,
+          protocol: face.protocol,
           batch,
           ...(users ? { jwtSecret: JWT_SECRET, firstUser: users + made } : {}),
         }),
@@ -374,6 +399,28 @@ async function measureDelivery(
   const latencies = reports.flatMap((r) => r.latencies);
   const expected = published * expectedPerEvent(ready);
   const script = commands?.evalsha;
+  // Per face (the workers' protocols), for a room both faces' clients share.
+  const byFace = {};
+  for (const report of reports) {
+    const face = (byFace[report.protocol] ??= { clients: 0, latencies: [] });
+    face.clients += report.ready;
+    for (const latency of report.latencies) face.latencies.push(latency);
+  }
+  const by_face = Object.fromEntries(
+    Object.entries(byFace).map(([face, { clients: faceClients, latencies: received }]) => [
+      face,
+      {
+        clients: faceClients,
+        delivered_per_sec: Math.round(received.length / elapsed),
+        delivered_ratio: Number(
+          (received.length / (published * expectedPerEvent(faceClients))).toFixed(4),
+        ),
+        // All the server's CPU, over this face's receipts only.
+        cpu_ms_per_1k: received.length ? Number(((cpu * 1e6) / received.length).toFixed(2)) : null,
+        ...percentiles(received),
+      },
+    ]),
+  );
   return {
     name,
     target: server.name,
@@ -390,6 +437,9 @@ async function measureDelivery(
     // Server CPU per 1,000 messages received (while publishing; what was still queued after
     // it is counted too, so a target that falls behind looks cheaper than it is).
     cpu_ms_per_1k: latencies.length ? Number(((cpu * 1e6) / latencies.length).toFixed(2)) : null,
+    cpu_seconds: Number(cpu.toFixed(2)),
+    elapsed_seconds: elapsed,
+    by_face,
     ...(redisCpu === undefined
       ? {}
       : {
@@ -608,6 +658,71 @@ async function kafkaScenario({ clients, symbols, rate, seconds }) {
   }
 }
 
+/**
+ * `json-mixed`: one room (one symbol's `trades`) with N Socket.IO clients (`gateway`), N
+ * Socket.IO and N JSON clients (`mixed`), or N JSON clients (`gateway-json`); R trades a
+ * second. Each row also gives the server's CPU over the Socket.IO receipts alone
+ * (`cpu_ms_per_1k_socketio`); see `withoutJsonShare` for what the JSON clients leave of it.
+ */
+function mixedRoom(target, { scenario, clients, rate, seconds }) {
+  const symbol = 'BENCH0';
+  const faces = { mixed: ['socket.io', 'json'], 'gateway-json': ['json'] }[target] ?? ['socket.io'];
+  return withServer(target === 'mixed' ? 'gateway' : target, {}, async (server, load) => {
+    const row = await measureDelivery(server, load, {
+      name: scenario,
+      clients: clients * faces.length,
+      expectedPerEvent: (ready) => ready,
+      connect: async () => {
+        for (const face of faces) {
+          await load.connect(server, {
+            connections: clients,
+            subscriptions: [{ symbol, command: ['subscribe', { channel: 'trades', symbol }] }],
+            face: FACES[face],
+          });
+        }
+      },
+      publish: () =>
+        publishFor(
+          rate,
+          seconds,
+          (n) => trade(symbol, n),
+          (events) => server.publish(events),
+        ),
+    });
+    const { 'socket.io': socketIo, json } = row.by_face;
+    return {
+      ...row,
+      target: target === 'mixed' ? 'gateway: Socket.IO + JSON' : server.name,
+      socketio_clients: socketIo?.clients ?? 0,
+      json_clients: json?.clients ?? 0,
+      socketio_delivered_per_sec: socketIo?.delivered_per_sec ?? null,
+      json_delivered_per_sec: json?.delivered_per_sec ?? null,
+      socketio_p99_ms: socketIo?.p99_ms ?? null,
+      cpu_ms_per_1k_socketio: socketIo?.cpu_ms_per_1k ?? null,
+    };
+  });
+}
+
+/**
+ * The mixed rows' CPU less what the same JSON clients cost alone (the mean CPU a second of
+ * the `gateway-json` rows), over the Socket.IO receipts: `cpu_ms_per_1k_socketio_net`, to set
+ * beside the `gateway` rows' `cpu_ms_per_1k_socketio`.
+ */
+function withoutJsonShare(rows) {
+  const jsonOnly = rows.filter((row) => row.target === 'gateway-json');
+  if (jsonOnly.length === 0) return rows;
+  const jsonCpuPerSecond =
+    jsonOnly.reduce((sum, row) => sum + row.cpu_seconds / row.elapsed_seconds, 0) / jsonOnly.length;
+  for (const row of rows) {
+    if (row.socketio_clients === 0 || row.json_clients === 0) continue;
+    const net = row.cpu_seconds / row.elapsed_seconds - jsonCpuPerSecond;
+    row.cpu_ms_per_1k_socketio_net = Number(
+      ((net * 1e6) / row.socketio_delivered_per_sec).toFixed(2),
+    );
+  }
+  return rows;
+}
+
 const BASELINES = ['gateway', 'naive', 'raw-ws'];
 const fanoutRows = (settings) =>
   sequence([...BASELINES, 'batched', ...VARIANTS], (target) =>
@@ -644,6 +759,36 @@ const plan = [
       sequence([...BASELINES, ...VARIANTS], (target) => privateScenario(target, settings)),
   ],
   ['kafka', { clients: 100, symbols: 50, rate: 5000, seconds: quick ? 10 : 30 }, kafkaScenario],
+  // The plain-WebSocket JSON face beside Socket.IO and a bare `ws` server: 5,000 idle
+  // connections (one load worker), memory per connection after a GC.
+  [
+    'json-idle',
+    { clients: 5000 },
+    (settings) => {
+      const targets = ['bare-ws', 'gateway-json', 'gateway'];
+      return sequence(targets, (target) => idle(target, settings), targets);
+    },
+  ],
+  // One room of N JSON clients (the same over Socket.IO, and raw-ws, beside it): CPU per receipt.
+  [
+    'json-fanout',
+    { clients: 2000, symbols: 1, rate: 20, burst: 1, seconds: quick ? 10 : 30 },
+    (settings) => {
+      const targets = ['gateway-json', 'gateway', 'raw-ws'];
+      return sequence(targets, (target) => fanout(target, settings), targets);
+    },
+  ],
+  // One room of N Socket.IO clients, with and without N JSON clients beside them.
+  [
+    'json-mixed',
+    { clients: 2000, rate: 10, seconds: quick ? 10 : 30 },
+    async (settings) => {
+      const targets = ['gateway', 'mixed', 'gateway-json'];
+      return withoutJsonShare(
+        await sequence(targets, (target) => mixedRoom(target, settings), targets),
+      );
+    },
+  ],
   [
     'capacity',
     quick ? undefined : { clients: 19_000, manyClients: 64_000 },
@@ -656,13 +801,17 @@ const plan = [
 
 /**
  * Runs each target in turn: those `--targets=` chose that the scenario has, in the order
- * given, or else the scenario's own but the history and Redis variants.
+ * given, or else `defaults` (the scenario's own but the history, Redis and JSON variants).
  */
-async function sequence(targets, run) {
+async function sequence(
+  targets,
+  run,
+  defaults = targets.filter((target) => !VARIANTS.includes(target)),
+) {
   const results = [];
   const chosen = chosenTargets
     ? chosenTargets.filter((target) => targets.includes(target))
-    : targets.filter((target) => !VARIANTS.includes(target));
+    : defaults;
   for (const target of chosen) results.push(await run(target));
   return results;
 }
@@ -710,6 +859,22 @@ console.table(scenarios, [
   'cpu_pct',
   'cpu_ms_per_1k',
 ]);
+const mixed = scenarios.filter((row) => row.cpu_ms_per_1k_socketio !== undefined);
+if (mixed.length > 0) {
+  console.table(mixed, [
+    'name',
+    'target',
+    'socketio_clients',
+    'json_clients',
+    'socketio_delivered_per_sec',
+    'json_delivered_per_sec',
+    'socketio_p99_ms',
+    'cpu_pct',
+    'cpu_ms_per_1k',
+    'cpu_ms_per_1k_socketio',
+    'cpu_ms_per_1k_socketio_net',
+  ]);
+}
 const onRedis = scenarios.filter((row) => row.redis_cpu_pct !== undefined);
 if (onRedis.length > 0) {
   console.table(onRedis, [
