@@ -12,6 +12,13 @@ export {
   type StreamPosition,
 } from './stream-positions.js';
 export { tokenExpiry } from './token-expiry.js';
+export {
+  RealtimeRequestError,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type RequestAnswer,
+  type RequestOptions,
+} from './pending-requests.js';
 export { OrderBook, CHECKSUM_DEPTH, type BookLevel } from '../../realtime/src/market/order-book.js';
 export { crc32 } from '../../realtime/src/market/crc32.js';
 export type { Envelope } from '../../realtime/src/broadcast/envelope.js';

@@ -21,6 +21,12 @@ import {
   type StreamPosition,
 } from './stream-positions.js';
 import { refreshDelay, tokenExpiry } from './token-expiry.js';
+import {
+  DEFAULT_MAX_PENDING_REQUESTS,
+  PendingRequests,
+  type RequestAnswer,
+  type RequestOptions,
+} from './pending-requests.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -90,6 +96,11 @@ export interface RealtimeClientOptions {
    * one envelope at a time, in order. Default true.
    */
   batching?: boolean;
+  /**
+   * How many `request()` calls may wait for their answer at once; past it `request()`
+   * rejects `TOO_MANY_PENDING` at once. Default 100.
+   */
+  maxPendingRequests?: number;
 }
 
 /** A refusal from the gateway, with its documented code. */
@@ -171,6 +182,11 @@ type DeliveredEnvelope = CustomEventEnvelope & { readonly [keyField: string]: un
 type Refusal = { ok: false; error: { code: string; message: string } };
 
 const ACK_TIMEOUT_MS = 10_000;
+/**
+ * How long one sent request's ack is kept: past the gateway's longest wait for a backend
+ * (60 s). `request()`'s own deadline rejects it earlier; a lost connection drops the ack.
+ */
+const REQUEST_ACK_TIMEOUT_MS = 65_000;
 
 /** The field a keyed subscription names its key with (klines `interval`), if any. */
 function keyFieldOf(subscription: MarketSubscription): string | undefined {
@@ -225,9 +241,20 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   /** One more for every greeting: a reconnect's outcome is told only if no newer one began. */
   private connections = 0;
   private closed = false;
+  private readonly requests: PendingRequests;
 
   constructor(private readonly options: RealtimeClientOptions) {
     const { token } = options;
+    this.requests = new PendingRequests(
+      (body, onAnswer) =>
+        this.socket
+          .timeout(REQUEST_ACK_TIMEOUT_MS)
+          .emit('request', body, (error: Error | null, answer: RequestAnswer) => {
+            // No ack (the connection was lost): the request goes again on the next one.
+            if (!error) onAnswer(answer);
+          }),
+      options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS,
+    );
     const batching = options.batching === false ? {} : { batch: true };
     this.socket = io(options.url + (options.namespace ?? '/ws'), {
       transports: options.transports ?? ['websocket'],
@@ -291,6 +318,24 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
       'symbol' in subscription ? 'unsubscribe' : 'unsubscribe.private',
       subscription,
     );
+  }
+
+  /**
+   * Calls a backend method the gateway relays (`order.place`, ...); resolves with the
+   * backend's `result`, rejects with a `RealtimeRequestError` carrying `code`, `message`,
+   * `method` and `requestId`. Made while disconnected, it goes out once connected. One
+   * `requestId` (made here unless given) is kept for the request's whole life: when the
+   * connection drops before the answer, the request is sent again with it after the
+   * reconnect, and the gateway answers a repeated id with the first answer without calling
+   * the backend twice. Past `timeoutMs` (default 10 s, reconnects included) it rejects `TIMEOUT`.
+   */
+  request<R = unknown>(method: string, params?: object, options?: RequestOptions): Promise<R> {
+    return this.requests.request(method, params, options) as Promise<R>;
+  }
+
+  /** How many `request()` calls wait for their answer. */
+  get pendingRequests(): number {
+    return this.requests.size;
   }
 
   /** Handles one event, typed by the catalogue (built-in and `P`'s); returns the function that stops it. */
@@ -357,6 +402,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     this.closed = true;
     clearTimeout(this.refreshTimer);
     clearTimeout(this.reconnectTimer);
+    this.requests.close();
     this.socket.removeAllListeners();
     this.socket.offAny();
     this.socket.disconnect();
@@ -420,6 +466,8 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     this.userId.set(userId);
     this.state.set('connected');
     this.scheduleRefresh();
+    // Requests without an answer go (again, with their requestId) on this connection.
+    this.requests.online(connection);
     if (!reconnected) return;
     for (const book of this.books.values()) book.reset();
     const resubscribed = [...this.subscriptions]
@@ -492,6 +540,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   private onDisconnect(reason: string): void {
     if (this.closed) return;
     this.state.set('reconnecting');
+    this.requests.offline();
     clearTimeout(this.refreshTimer);
     // Socket.IO reconnects by itself except after the server closed the connection.
     if (reason === 'io server disconnect') this.reconnectLater(1000);
