@@ -28,8 +28,8 @@ export interface RequestMethodDefinition<
    */
   readonly user?: 'required' | 'optional';
   /**
-   * Calls allowed per user (per connection when anonymous), cluster-wide when the module
-   * uses Redis; past it the client gets `RATE_LIMITED`. Default 5 per second, burst 10.
+   * Calls allowed per user (per connection when anonymous) and method, counted on each
+   * instance; past it the client gets `RATE_LIMITED`. Default 5 per second, burst 10.
    */
   readonly rate?: {
     /** Sustained calls per second. */
