@@ -33,7 +33,7 @@ const EARLIEST = '-2';
 /**
  * The reply topic's consumer of one gateway instance. Its group is its own and commits nothing:
  * positions are kept here, in memory, so that a restart of the consumer inside the process
- * (kafkajs after a broker restart, or this class after a crash kafkajs does not restart)
+ * (after a crash, a broker restart for one; always this class's, with a new consumer)
  * resumes where it stopped and loses no reply, while a new process starts at the topic's end
  * (the replies before it are for requests nobody waits for) and leaves no offsets behind: the
  * broker drops a group with no offsets once it is empty.
@@ -46,6 +46,8 @@ export class KafkaReplyConsumer {
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelayMs = RESTART_MIN_MS;
   private cancelStart: (() => void) | undefined;
+  /** Consumers made so far: each one joins a group of its own (see `run`). */
+  private runs = 0;
   private closing = false;
 
   constructor(
@@ -75,12 +77,22 @@ export class KafkaReplyConsumer {
 
   private async run(): Promise<void> {
     if (this.closing) throw new Error('the reply consumer is closed');
+    // A crashed consumer could not leave its group (the broker was gone): a new member of the
+    // same group would wait for that dead one's session to expire (30 s) before getting any
+    // partition. A group of its own joins at once; nothing is lost, positions are kept here.
+    this.runs += 1;
+    const groupId = this.runs === 1 ? this.options.groupId : `${this.options.groupId}-${this.runs}`;
     const consumer = this.kafka.consumer({
-      groupId: this.options.groupId,
+      groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: FETCH_WAIT_MS,
-      // Restarts after retriable errors (a broker restart) come soon after the broker does.
-      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 5 },
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        retries: 5,
+        // Every restart is this class's (a new consumer, in a new group), never kafkajs's.
+        restartOnFailure: async () => false,
+      },
     });
     this.consumer = consumer;
     const ready = this.watch(consumer);
@@ -163,8 +175,7 @@ export class KafkaReplyConsumer {
       }
       if (consumer !== this.consumer) return;
       this.events.down(problem);
-      // kafkajs restarts after retriable errors only; after the others this class does.
-      if (!payload.restart) this.scheduleRestart();
+      this.scheduleRestart();
     });
     return { promise, cancel: () => settle(new Error('the reply consumer was stopped')) };
   }
