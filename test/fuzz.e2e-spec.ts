@@ -876,14 +876,23 @@ describe(`gateway fuzz (seed 0x${SEED.toString(16)})`, () => {
       const report = (problem: string): void => {
         problems.push(`${who}: ${problem}\n  sent:\n    ${log.slice(-15).join('\n    ')}`);
       };
+      const nearlyExpired = { token: hsToken(`fuzz-sio-${index}`, { ttlSeconds: -3 }) };
       const auth = rng.pick([
         {},
         { token: tokens.userA },
         { token: hsToken(`fuzz-sio-${index}`) },
         // Expired but within the tolerated skew: the server ends it within two seconds.
-        { token: hsToken(`fuzz-sio-${index}`, { ttlSeconds: -3 }) },
+        nearlyExpired,
       ]);
-      const socket = await gateway.connect({ auth });
+      let socket: Awaited<ReturnType<typeof gateway.connect>>;
+      try {
+        socket = await gateway.connect({ auth });
+      } catch (error) {
+        // On a busy machine the skew may have run out before the handshake was read: the
+        // documented refusal, not a fault.
+        if (auth === nearlyExpired && /token has expired/.test(String(error))) return;
+        throw error;
+      }
       let closedFor: string | undefined;
       socket.onAny((event: string, body: any) => {
         if (event === 'server.disconnect' || event === 'auth.expired') closedFor = event;
