@@ -118,7 +118,7 @@ export class RealtimeMetrics {
 
   private readonly requestOutcomes = new Counter({
     name: 'realtime_requests_total',
-    help: 'Client requests (the request command), by declared method (unknown for any other) and outcome (ok, refused: the backend said no, or the gateway\'s error code)',
+    help: "Client requests (the request command), by declared method (unknown for any other) and outcome (ok, refused: the backend said no, or the gateway's error code)",
     labelNames: ['method', 'outcome'],
     registers: [this.registry],
   });

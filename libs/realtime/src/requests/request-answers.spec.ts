@@ -5,7 +5,9 @@ const answered: RequestOutcome = { answered: { ok: true, result: 1 } };
 const failed: RequestOutcome = { failed: { code: 'UNAVAILABLE', message: 'down' } };
 
 describe('MemoryRequestAnswers', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('lets the first claim relay and gives a duplicate in flight the first outcome', async () => {
     const answers = new MemoryRequestAnswers(60_000);
