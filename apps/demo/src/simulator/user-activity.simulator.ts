@@ -89,41 +89,77 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
 
   private fill(userId: string, order: OpenOrder): void {
     const now = Date.now();
-    const notional = Number(this.notional(order));
-    const portfolio = this.portfolios.get(userId)!;
-    const held = portfolio.fill(order.symbol, order.side, Number(order.price), order.quantity);
     this.emitOrder(RealtimeEvent.OrderFilled, userId, order, 'filled', order.quantity, now);
+    this.unlock(userId, now);
+    this.applyFill(userId, order, now);
+  }
+
+  /**
+   * A fill of one of the user's orders (the simulator's or one the user placed): the trade,
+   * then the balance, the position and the portfolio it changed.
+   */
+  applyFill(
+    userId: string,
+    fill: Pick<OpenOrder, 'orderId' | 'symbol' | 'side' | 'price' | 'quantity'>,
+    now = Date.now(),
+  ): void {
+    const notional = Number(this.notional(fill));
+    const portfolio = this.portfolios.get(userId)!;
+    const held = portfolio.fill(fill.symbol, fill.side, Number(fill.price), fill.quantity);
     this.events.emit(RealtimeEvent.TradeExecuted, {
       userId,
       tradeId: this.nextTradeId++,
-      orderId: order.orderId,
-      symbol: order.symbol,
-      side: order.side,
-      price: order.price,
-      quantity: order.quantity,
+      orderId: fill.orderId,
+      symbol: fill.symbol,
+      side: fill.side,
+      price: fill.price,
+      quantity: fill.quantity,
       fee: (notional * 0.001).toFixed(4),
       feeAsset: 'USDT',
       timestamp: now,
     });
-    this.unlock(userId, now);
     this.publishBalance(userId, now);
     this.events.emit(RealtimeEvent.PositionUpdate, {
       userId,
-      ...position(order.symbol, held, this.markPrice(order.symbol)),
+      ...position(fill.symbol, held, this.markPrice(fill.symbol)),
       timestamp: now,
     });
     this.publishPortfolio(userId, now);
+  }
+
+  /** The next order id, shared with the orders users place themselves. */
+  newOrderId(): number {
+    return this.nextOrderId++;
+  }
+
+  /** The USDT the user's own open orders lock (set by the order desk). */
+  lockedOf: (userId: string) => number = () => 0;
+
+  /** The user's USDT not locked by their open orders; undefined for an unknown user. */
+  free(userId: string): number | undefined {
+    const portfolio = this.portfolios.get(userId);
+    return portfolio && portfolio.cash - this.lockedOf(userId);
+  }
+
+  /** Cancels one of the simulator's open orders of the user's; false when it has none by that id. */
+  cancelOrder(userId: string, orderId: number): boolean {
+    const orders = this.openOrders.get(userId) ?? [];
+    const at = orders.findIndex((order) => order.orderId === orderId);
+    if (at < 0) return false;
+    this.cancel(userId, orders.splice(at, 1)[0]!);
+    return true;
   }
 
   /** Publishes the user's USDT balance as it is now (after every fill, and on sign-in). */
   publishBalance(userId: string, now = Date.now()): void {
     const portfolio = this.portfolios.get(userId);
     if (!portfolio) return;
+    const locked = this.lockedOf(userId);
     this.events.emit(RealtimeEvent.BalanceUpdated, {
       userId,
       asset: 'USDT',
-      free: portfolio.cash.toFixed(2),
-      locked: '0',
+      free: (portfolio.cash - locked).toFixed(2),
+      locked: locked.toFixed(2),
       timestamp: now,
     });
   }
@@ -179,7 +215,7 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
     });
   }
 
-  private notional(order: OpenOrder): string {
+  private notional(order: Pick<OpenOrder, 'price' | 'quantity'>): string {
     return (Number(order.price) * Number(order.quantity)).toFixed(2);
   }
 }
