@@ -13,6 +13,7 @@ import {
   type UserDisconnectedNotice,
 } from '#realtime/internal';
 import { GatewayHarness, roundTrip, sleep, until } from './support/gateway-harness.js';
+import { JsonClient } from './support/json-client.js';
 import { metricValue } from './support/gateway-process.js';
 import { freePort, startProcess, type RunningProcess } from './support/processes.js';
 import { RedisServer } from './support/redis-server.js';
@@ -435,5 +436,34 @@ describe('cancel-on-disconnect on one instance without Redis, the backend failin
     expect(await metric(instance, 'retried')).toBe(2);
     expect(await metric(instance, 'failed')).toBe(0);
     expect(backend.notices('backend-flaky')).toHaveLength(3);
+  });
+
+  it('arms plain WebSocket connections by the door query or authenticate, not otherwise', async () => {
+    await instance?.harness.stop();
+    backend.status = () => 204;
+    instance = await gateway('solo', { url: backend.url, secret: SECRET });
+    const token = (user: string) => hsToken(user, { ttlSeconds: 600 });
+    const atDoor = await JsonClient.connected(instance.harness.url, {
+      query: { token: token('bot-door'), cancelOnDisconnect: 'true' },
+    });
+    const viaAuthenticate = await JsonClient.open(instance.harness.url);
+    await viaAuthenticate.next('auth_required');
+    await viaAuthenticate.command('authenticate', {
+      token: token('bot-auth'),
+      cancelOnDisconnect: true,
+    });
+    const unarmed = await JsonClient.connected(instance.harness.url, {
+      query: { token: token('bot-unarmed') },
+    });
+    for (const client of [atDoor, viaAuthenticate, unarmed]) client.ws.close();
+    await until(
+      () => backend.notices('bot-door').length + backend.notices('bot-auth').length === 2,
+      10_000,
+      'both armed bots notified',
+    );
+    // The unarmed close went through the same path: had it fired, it would be here by now.
+    await roundTrip(await connect(instance, 'after-bots'));
+    expect(backend.notices('bot-unarmed')).toEqual([]);
+    expect(backend.notices('bot-door')[0]).toMatchObject({ userId: 'bot-door' });
   });
 });
