@@ -1,11 +1,13 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RealtimeClient, type ReconnectRecovery } from '../../../libs/client/src/index.js';
 import { realtimeHooks } from '../../../libs/client/src/react/index.js';
+import type { PlacedOrder } from '../src/requests/demo-order-desk.js';
+import type { AssistantAnswer } from '../src/requests/market-assistant.js';
 import type { DemoPayloads } from '../src/simulator/demo-events.js';
 
 // Typed by the demo's catalogue: the built-in events and its own funding.rate and portfolio.update.
-const { RealtimeProvider, useChannel, useOrderBook, useRealtime, useRecovery } =
+const { RealtimeProvider, useChannel, useOrderBook, useRealtime, useRecovery, useRequest } =
   realtimeHooks<DemoPayloads>();
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
@@ -215,7 +217,187 @@ function OrderTable({
   );
 }
 
-function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
+/** `INSUFFICIENT_FUNDS: the order needs ...`: a request's refusal as the page shows it. */
+function refusalText(error: { code: string; message: string }): string {
+  return `${error.code}: ${error.message}`;
+}
+
+/** A buy/sell order form: `order.place` over the live connection (`client.request`). */
+function OrderEntry({ symbol }: { symbol: string }) {
+  const place = useRequest<PlacedOrder>('order.place');
+  const [type, setType] = useState<'limit' | 'market'>('limit');
+  const [price, setPrice] = useState('');
+  const [quantity, setQuantity] = useState('0.010');
+  const submit = (side: 'buy' | 'sell') => (event: FormEvent) => {
+    event.preventDefault();
+    const params = { symbol, side, type, quantity, ...(type === 'limit' ? { price } : {}) };
+    // The outcome shows below; a refusal is not an error of the page.
+    void place.call(params).catch(() => undefined);
+  };
+  return (
+    <form id="order-form" onSubmit={submit('buy')}>
+      <h3>Place an order on {symbol}</h3>
+      <p className="fields">
+        <select
+          id="order-type"
+          value={type}
+          onChange={(e) => setType(e.target.value as 'limit' | 'market')}
+        >
+          <option value="limit">limit</option>
+          <option value="market">market</option>
+        </select>
+        <input
+          id="order-price"
+          aria-label="price"
+          placeholder="price"
+          inputMode="decimal"
+          disabled={type === 'market'}
+          value={type === 'market' ? '' : price}
+          onChange={(e) => setPrice(e.target.value)}
+        />
+        <input
+          id="order-quantity"
+          aria-label="quantity"
+          placeholder="quantity"
+          inputMode="decimal"
+          value={quantity}
+          onChange={(e) => setQuantity(e.target.value)}
+        />
+      </p>
+      <p className="fields">
+        <button id="buy" type="submit" className="buy" disabled={place.pending}>
+          Buy
+        </button>
+        <button
+          id="sell"
+          type="button"
+          className="sell"
+          disabled={place.pending}
+          onClick={submit('sell')}
+        >
+          Sell
+        </button>
+        <small id="order-result" className={place.error ? 'down' : undefined}>
+          {place.pending
+            ? 'placing...'
+            : place.error
+              ? refusalText(place.error)
+              : place.result
+                ? `order ${place.result.orderId} ${place.result.status}`
+                : ''}
+        </small>
+      </p>
+    </form>
+  );
+}
+
+type OrderData = DemoPayloads['order.created'];
+
+/**
+ * The user's open orders, from every event of `user.orders` (the simulator's and their own),
+ * each with a cancel button: `order.cancel` over the live connection.
+ */
+function OpenOrders() {
+  const { userId } = useRealtime();
+  const channel = userId ? ({ channel: 'user.orders' } as const) : null;
+  const created = useChannel(channel, 'order.created', 50);
+  const filled = useChannel(channel, 'order.filled', 50);
+  const cancelled = useChannel(channel, 'order.cancelled', 50);
+  const cancel = useRequest<PlacedOrder>('order.cancel');
+  const open = useMemo(() => {
+    // The latest event of each order (the room's offsets order them) says whether it is open.
+    const latest = new Map<string, { offset: number; data: OrderData }>();
+    for (const envelope of [...created, ...filled, ...cancelled]) {
+      const id = String(envelope.data.orderId);
+      const known = latest.get(id);
+      if (!known || known.offset < envelope.offset)
+        latest.set(id, { offset: envelope.offset, data: envelope.data as OrderData });
+    }
+    return [...latest.values()]
+      .filter(({ data }) => data.status === 'new' || data.status === 'partially_filled')
+      .sort((a, b) => b.offset - a.offset)
+      .slice(0, 8)
+      .map(({ data }) => data);
+  }, [created, filled, cancelled]);
+  return (
+    <>
+      <h3>
+        Open orders{' '}
+        <small id="cancel-result" className={cancel.error ? 'down' : undefined}>
+          {cancel.error
+            ? refusalText(cancel.error)
+            : cancel.result
+              ? `order ${cancel.result.orderId} ${cancel.result.status}`
+              : ''}
+        </small>
+      </h3>
+      <table id="open-orders">
+        <tbody>
+          {open.map((order) => (
+            <tr
+              key={String(order.orderId)}
+              className="open-order"
+              data-order-id={String(order.orderId)}
+            >
+              <td>{order.symbol}</td>
+              <td className={order.side === 'buy' ? 'up' : 'down'}>{order.side}</td>
+              <td>
+                {order.filledQuantity && Number(order.filledQuantity) > 0
+                  ? `${order.filledQuantity}/`
+                  : ''}
+                {order.quantity} @ {order.price}
+              </td>
+              <td>
+                <button
+                  className="cancel"
+                  onClick={() => void cancel.call({ orderId: order.orderId }).catch(() => {})}
+                >
+                  Cancel
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** A question to the demo's market assistant: `assistant.ask`, signed in or not. */
+function Ask({ symbol }: { symbol: string }) {
+  const ask = useRequest<AssistantAnswer>('assistant.ask');
+  const [question, setQuestion] = useState('');
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void ask.call({ question: question || `How is ${symbol} doing?` }).catch(() => undefined);
+  };
+  return (
+    <section>
+      <h2>
+        Ask <small>(a rule-based market assistant)</small>
+      </h2>
+      <form id="ask-form" onSubmit={submit}>
+        <p className="fields">
+          <input
+            id="question"
+            aria-label="question"
+            placeholder={`What is the spread of ${symbol}?`}
+            value={question}
+            onChange={(e) => setQuestion(e.target.value)}
+          />
+          <button id="ask" disabled={ask.pending}>
+            Ask
+          </button>
+        </p>
+      </form>
+      <p id="answer" className={ask.error ? 'down' : undefined}>
+        {ask.pending ? '...' : ask.error ? refusalText(ask.error) : (ask.result?.answer ?? '')}
+      </p>
+    </section>
+  );
+}
+
+function Account({ onSignIn, symbol }: { onSignIn: (user: string) => void; symbol: string }) {
   const { userId } = useRealtime();
   const orders = useChannel(userId ? { channel: 'user.orders' } : null, 'order.created', 4);
   const fills = useChannel(userId ? { channel: 'user.orders' } : null, 'order.filled', 8);
@@ -249,6 +431,8 @@ function Account({ onSignIn }: { onSignIn: (user: string) => void }) {
           </small>
         </p>
       )}
+      {userId && <OrderEntry symbol={symbol} />}
+      {userId && <OpenOrders />}
       <h3>Orders placed</h3>
       <OrderTable id="orders" rowClass="order" envelopes={orders} />
       <h3>Fills</h3>
@@ -325,8 +509,9 @@ function App() {
         <Book symbol={symbol} />
         <Trades symbol={symbol} />
         <Klines symbol={symbol} />
-        <Account onSignIn={setUser} />
+        <Account onSignIn={setUser} symbol={symbol} />
         <Portfolio />
+        <Ask symbol={symbol} />
       </main>
     </RealtimeProvider>
   );

@@ -2,7 +2,9 @@ import {
   createContext,
   createElement,
   useContext,
+  useCallback,
   useEffect,
+  useRef,
   useState,
   useSyncExternalStore,
   type ReactNode,
@@ -10,6 +12,7 @@ import {
 import type { RealtimeEventPayloads } from '../../../realtime/src/events/event-catalogue.js';
 import type { BookLevel } from '../../../realtime/src/market/order-book.js';
 import type { OrderBookSyncState } from '../order-book-sync.js';
+import { RealtimeRequestError, type RequestOptions } from '../pending-requests.js';
 import {
   isLost,
   subscriptionKey,
@@ -198,6 +201,59 @@ export function useOrderBook(
   return view;
 }
 
+/** What `useRequest` returns: the call, and the last call's outcome. */
+export interface RequestView<R> {
+  /** Calls the method (see `RealtimeClient.request`); resolves or rejects as it does. */
+  call: (params?: object, options?: RequestOptions) => Promise<R>;
+  /** Whether a call is waiting for its answer. */
+  pending: boolean;
+  /** The last call's result, until the next call settles. */
+  result: R | undefined;
+  /** The last call's refusal (`code`, `message`, `requestId`), until the next call settles. */
+  error: RealtimeRequestError | undefined;
+}
+
+/**
+ * A backend method the gateway relays, e.g. `useRequest<PlacedOrder>('order.place')`: `call`
+ * sends it with `RealtimeClient.request` (retried with its requestId across reconnects);
+ * `pending`, `result` and `error` re-render with the last call's outcome.
+ */
+export function useRequest<R = unknown>(method: string): RequestView<R> {
+  const client = useClient<PayloadMap>();
+  const [view, setView] = useState<Omit<RequestView<R>, 'call'>>({
+    pending: false,
+    result: undefined,
+    error: undefined,
+  });
+  const calls = useRef(0);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => void (mounted.current = false);
+  }, []);
+  const call = useCallback(
+    async (params?: object, options?: RequestOptions): Promise<R> => {
+      const mine = ++calls.current;
+      const latest = () => mounted.current && mine === calls.current;
+      setView((previous) => ({ ...previous, pending: true }));
+      try {
+        const result = await client.request<R>(method, params, options);
+        if (latest()) setView({ pending: false, result, error: undefined });
+        return result;
+      } catch (error) {
+        const refusal =
+          error instanceof RealtimeRequestError
+            ? error
+            : new RealtimeRequestError('INTERNAL', String(error), method, '');
+        if (latest()) setView({ pending: false, result: undefined, error: refusal });
+        throw refusal;
+      }
+    },
+    [client, method],
+  );
+  return { call, ...view };
+}
+
 /**
  * The hooks above, typed by the payload map the client was made with, so `useChannel`
  * infers the event: `const { useChannel } = realtimeHooks<HostPayloads>();` once, at module
@@ -213,6 +269,7 @@ export function realtimeHooks<P extends PayloadMap>(): {
   ) => Array<EventEnvelope<P, E>>;
   useOrderBook: typeof useOrderBook;
   useRecovery: typeof useRecovery;
+  useRequest: typeof useRequest;
 } {
   return {
     RealtimeProvider: RealtimeProvider<P>,
@@ -224,5 +281,6 @@ export function realtimeHooks<P extends PayloadMap>(): {
     ) => useChannel<P, E>(subscription, event, keep),
     useOrderBook,
     useRecovery,
+    useRequest,
   };
 }
