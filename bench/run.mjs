@@ -709,8 +709,8 @@ function mixedRoom(target, { scenario, clients, rate, seconds }) {
  * beside the `gateway` rows' `cpu_ms_per_1k_socketio`. What each event costs once (the
  * publish request, history, encoding) is taken off twice, so the net figure is lower by that
  * cost over the room's Socket.IO clients: about 0.06 ms per 1,000 at the ~120 µs an event
- * `private` shows and 2,000 clients, well inside the noise. A JSON face that made Socket.IO's deliveries dearer
- * would show as a net figure above the `gateway` rows'.
+ * `private` shows and 2,000 clients, well inside the noise. A JSON face that made Socket.IO's
+ * deliveries dearer would show as a net figure above the `gateway` rows'.
  */
 function withoutJsonShare(rows) {
   const jsonOnly = rows.filter((row) => row.target === 'gateway-json');
