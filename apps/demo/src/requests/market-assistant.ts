@@ -67,9 +67,9 @@ export function answerQuestion(question: string, markets: readonly MarketFacts[]
     spread: `The spread is ${spread} (bid ${facts.bidPrice}, ask ${facts.askPrice}).`,
   };
   const wanted = [
-    /spread|bid|ask/.test(asked) ? sentences.spread : undefined,
-    /change|24h|up|down|move/.test(asked) ? sentences.change : undefined,
-    /price|trad|cost|worth/.test(asked) ? sentences.price : undefined,
+    /\b(spread|bid|ask)\b/.test(asked) ? sentences.spread : undefined,
+    /\b(change|24h|up|down|mov\w*)\b/.test(asked) ? sentences.change : undefined,
+    /\b(price|trad\w*|cost\w*|worth)\b/.test(asked) ? sentences.price : undefined,
   ].filter((s): s is string => s !== undefined);
   const answer = wanted.length
     ? wanted.join(' ')

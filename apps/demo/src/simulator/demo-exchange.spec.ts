@@ -72,7 +72,7 @@ describe('DemoExchange', () => {
     expect(x.locked('alice')).toBe(0);
   });
 
-  it('fills a sell when the bid reaches it; the smallest order in one step', () => {
+  it('fills a sell when the bid reaches it, at the bid; the smallest order in one step', () => {
     const x = exchange();
     const { order } = x.place(
       'bob',
@@ -80,7 +80,9 @@ describe('DemoExchange', () => {
       { bid: 99, ask: 100, priceDecimals: 2 },
       1000,
     );
-    expect(x.match('BTCUSDT', QUOTE)).toHaveLength(1);
+    expect(x.match('BTCUSDT', { bid: 100.5, ask: 101, priceDecimals: 2 })).toEqual([
+      { order, milli: 1, price: 100.5 },
+    ]);
     expect(order.status).toBe('filled');
   });
 

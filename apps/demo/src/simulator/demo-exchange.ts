@@ -130,7 +130,7 @@ export class DemoExchange {
     if (notional > free)
       throw new OrderRejected(
         'INSUFFICIENT_FUNDS',
-        `the order needs ${notional.toFixed(2)} USDT, ${Math.max(0, free).toFixed(2)} are free`,
+        `the order needs ${notional.toFixed(2)} USDT of margin, ${Math.max(0, free).toFixed(2)} are free`,
       );
     const order: ExchangeOrder = {
       orderId: this.newOrderId(),
@@ -169,8 +169,8 @@ export class DemoExchange {
 
   /**
    * The market moved: every open limit order the touch crossed (a buy at or above the ask,
-   * a sell at or below the bid) fills by half its quantity at most, at its own price, so a
-   * large order shows `partially_filled` before `filled`.
+   * a sell at or below the bid) fills by half its quantity at most, at the touch (never
+   * worse than its limit), so an order shows `partially_filled` before `filled`.
    */
   match(symbol: string, quote: Quote): OrderFill[] {
     const fills: OrderFill[] = [];
@@ -184,7 +184,7 @@ export class DemoExchange {
       order.filledMilli += milli;
       order.status = order.filledMilli === order.milli ? 'filled' : 'partially_filled';
       if (order.status === 'filled') this.open.delete(order.orderId);
-      fills.push({ order, milli, price: limit });
+      fills.push({ order, milli, price: order.side === 'buy' ? quote.ask : quote.bid });
     }
     return fills;
   }

@@ -135,10 +135,16 @@ export class UserActivitySimulator implements OnApplicationBootstrap, OnApplicat
   /** The USDT the user's own open orders lock (set by the order desk). */
   lockedOf: (userId: string) => number = () => 0;
 
-  /** The user's USDT not locked by their open orders; undefined for an unknown user. */
+  /**
+   * What a new order of the user's may use, in USDT: the account's equity (cash and positions
+   * marked to the last price, as a perpetual's margin) less what their open orders lock;
+   * undefined for an unknown user.
+   */
   free(userId: string): number | undefined {
     const portfolio = this.portfolios.get(userId);
-    return portfolio && portfolio.cash - this.lockedOf(userId);
+    if (!portfolio) return undefined;
+    const { equity } = portfolio.snapshot(userId, (symbol) => this.markPrice(symbol), Date.now());
+    return Number(equity) - this.lockedOf(userId);
   }
 
   /** Cancels one of the simulator's open orders of the user's; false when it has none by that id. */
