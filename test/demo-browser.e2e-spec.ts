@@ -91,6 +91,61 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
     await page.screenshot({ path: `${OUTPUT}/demo-phone.png`, fullPage: true });
   }, 60_000);
 
+  it('places, cancels and is refused orders from the form, and asks the assistant, over the live connection', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.waitForSelector('#order-form', { timeout: 10_000 });
+    const last = Number(await page.textContent('#tickers tr.selected .price'));
+    const result = () => page.textContent('#order-result');
+
+    // A limit buy at half the price rests: it shows among the open orders, and is cancelled there.
+    await page.fill('#order-price', (last / 2).toFixed(1));
+    await page.fill('#order-quantity', '0.010');
+    await page.click('#buy');
+    await page.waitForFunction(
+      () => /^order \d+ new$/.test(document.querySelector('#order-result')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+    const orderId = (await result())!.split(' ')[1]!;
+    const row = `#open-orders tr.open-order[data-order-id="${orderId}"]`;
+    await page.waitForSelector(row, { timeout: 10_000 });
+    expect(await page.textContent(row)).toContain(`0.010 @ ${(last / 2).toFixed(1)}`);
+    await page.screenshot({ path: `${OUTPUT}/demo-requests-desktop.png`, fullPage: true });
+    await page.click(`${row} button.cancel`);
+    await page.waitForSelector(row, { state: 'detached', timeout: 10_000 });
+    expect(await page.textContent('#cancel-result')).toBe(`order ${orderId} cancelled`);
+
+    // A market sell fills at once.
+    await page.selectOption('#order-type', 'market');
+    expect(await page.isDisabled('#order-price')).toBe(true);
+    await page.fill('#order-quantity', '0.005');
+    await page.click('#sell');
+    await page.waitForFunction(
+      () => /^order \d+ filled$/.test(document.querySelector('#order-result')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+
+    // Beyond the account's means: the backend's refusal, shown with its code.
+    await page.fill('#order-quantity', '1000');
+    await page.click('#buy');
+    await page.waitForFunction(
+      () => document.querySelector('#order-result')?.textContent?.startsWith('INSUFFICIENT_FUNDS:'),
+      undefined,
+      { timeout: 10_000 },
+    );
+
+    await page.fill('#question', 'What is the spread of ETH?');
+    await page.click('#ask');
+    await page.waitForFunction(
+      () => /^The spread is /.test(document.querySelector('#answer')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent('#answer')).toMatch(/\(bid \d+\.\d\d, ask \d+\.\d\d\)\.$/);
+    await page.screenshot({ path: `${OUTPUT}/demo-requests-after.png`, fullPage: true });
+  }, 60_000);
+
   it('logged no console error or warning', () => {
     expect(problems).toEqual([]);
   });

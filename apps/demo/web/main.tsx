@@ -350,9 +350,11 @@ function OpenOrders() {
               <td>
                 <button
                   className="cancel"
+                  title="Cancel this order"
+                  aria-label={`Cancel order ${String(order.orderId)}`}
                   onClick={() => void cancel.call({ orderId: order.orderId }).catch(() => {})}
                 >
-                  Cancel
+                  ✕
                 </button>
               </td>
             </tr>
