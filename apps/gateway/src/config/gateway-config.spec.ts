@@ -1,6 +1,33 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { required, requestMethod } from '#realtime';
 import { ConfigError, loadGatewayConfig } from './gateway-config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A catalogue file declaring one http and one kafka method. */
+const METHODS_FILE = join(dir, 'methods.yaml');
+writeFileSync(
+  METHODS_FILE,
+  `methods:
+  - method: order.place
+    params: { symbol: { type: symbol, required: true } }
+    http: { url: "http://orders.internal/rpc" }
+  - method: market.ask
+    kafka: { topic: assistant.requests }
+`,
+);
+const HTTP_ONLY_FILE = join(dir, 'http.yaml');
+writeFileSync(
+  HTTP_ONLY_FILE,
+  'methods:\n  - { method: order.place, http: { url: "http://orders.internal/rpc" } }\n',
+);
+const REQUEST_SECRET = 'r'.repeat(16);
+const DMS_SECRET = 'd'.repeat(16);
 
 const SECRET = 's'.repeat(32);
 const rsaPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
@@ -151,6 +178,79 @@ describe('loadGatewayConfig', () => {
     ).toEqual({ messageRate: 5, messageBurst: 10, maxConnectionsPerIp: 0, trustProxy: true });
   });
 
+  it('reads JSON_PATH: a path, or off for no plain endpoint; unset leaves the default', () => {
+    expect(loadGatewayConfig({ JSON_PATH: '/bots' }).realtime.jsonPath).toBe('/bots');
+    expect(loadGatewayConfig({ JSON_PATH: ' off ' }).realtime.jsonPath).toBe(false);
+    expect('jsonPath' in loadGatewayConfig({}).realtime).toBe(false);
+    expect('jsonPath' in loadGatewayConfig({ JSON_PATH: ' ' }).realtime).toBe(false);
+  });
+
+  it('reads the DEAD_MAN_SWITCH_* variables; the switch is off when none is set', () => {
+    expect(
+      loadGatewayConfig({
+        DEAD_MAN_SWITCH_URL: 'https://orders.internal/cancel-all',
+        DEAD_MAN_SWITCH_SECRET: DMS_SECRET,
+        DEAD_MAN_SWITCH_GRACE_MS: '3000',
+        DEAD_MAN_SWITCH_RETRIES: '5',
+        DEAD_MAN_SWITCH_INSTANCE_TIMEOUT_MS: '20000',
+      }).realtime.deadManSwitch,
+    ).toEqual({
+      url: 'https://orders.internal/cancel-all',
+      secret: DMS_SECRET,
+      graceMs: 3000,
+      retries: 5,
+      instanceTimeoutMs: 20_000,
+    });
+    expect(
+      loadGatewayConfig({ DEAD_MAN_SWITCH_URL: 'http://b/x', DEAD_MAN_SWITCH_SECRET: DMS_SECRET })
+        .realtime.deadManSwitch,
+    ).toEqual({ url: 'http://b/x', secret: DMS_SECRET });
+    expect(loadGatewayConfig({}).realtime.deadManSwitch).toBeUndefined();
+  });
+
+  it('reads the methods of CATALOGUE_FILE and the REQUEST_* variables into requests', () => {
+    const config = loadGatewayConfig({
+      CATALOGUE_FILE: METHODS_FILE,
+      REQUEST_HTTP_SECRET: REQUEST_SECRET,
+      KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9092',
+      REQUEST_REPLY_TOPIC: 'gateway.replies',
+      REQUEST_IDEMPOTENCY_WINDOW_MS: '0',
+    });
+    expect(config.realtime.requests).toEqual({
+      methods: [
+        requestMethod({
+          method: 'order.place',
+          params: { symbol: required('symbol') },
+          backend: { http: { url: 'http://orders.internal/rpc' } },
+        }),
+        requestMethod({
+          method: 'market.ask',
+          params: {},
+          backend: { kafka: { topic: 'assistant.requests' } },
+        }),
+      ],
+      httpSecret: REQUEST_SECRET,
+      kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092'], replyTopic: 'gateway.replies' },
+      idempotencyWindowMs: 0,
+    });
+    expect(config.realtime.events).toEqual([]);
+    expect(
+      loadGatewayConfig({
+        CATALOGUE_FILE: METHODS_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        KAFKA_BROKERS: 'k:9092',
+        KAFKA_CLIENT_ID: 'edge',
+        REQUEST_REPLY_TOPIC: 'gateway.replies',
+      }).realtime.requests?.kafka,
+    ).toEqual({ brokers: ['k:9092'], replyTopic: 'gateway.replies', clientId: 'edge' });
+    const httpOnly = loadGatewayConfig({
+      CATALOGUE_FILE: HTTP_ONLY_FILE,
+      REQUEST_HTTP_SECRET: REQUEST_SECRET,
+    }).realtime.requests;
+    expect(httpOnly).toEqual({ methods: [expect.anything()], httpSecret: REQUEST_SECRET });
+    expect(loadGatewayConfig({}).realtime.requests).toBeUndefined();
+  });
+
   it('accepts a PEM public key written on one line with \\n', () => {
     const config = loadGatewayConfig({ JWT_PUBLIC_KEY: rsaPublicKey.replace(/\n/g, '\\n') });
     expect(config.realtime.auth?.publicKey).toBe(rsaPublicKey);
@@ -237,6 +337,116 @@ describe('loadGatewayConfig', () => {
     [{ HISTORY: 'trades=10/2d' }, 'HISTORY entry "trades=10/2d" must be channel=size/age'],
     [{ POSITION_TTL_MS: '5' }, 'POSITION_TTL_MS must be an integer from 1000'],
     [{ HISTORY_MEMORY_MESSAGES: '-1' }, 'HISTORY_MEMORY_MESSAGES must be an integer from 0'],
+    [{ JSON_PATH: 'bots' }, 'JSON_PATH must be a path starting with "/" outside /socket.io/'],
+    [{ JSON_PATH: '/socket.io/json' }, 'JSON_PATH must be a path starting with "/"'],
+    [
+      { DEAD_MAN_SWITCH_URL: 'ftp://b/x', DEAD_MAN_SWITCH_SECRET: DMS_SECRET },
+      'DEAD_MAN_SWITCH_URL must be an http(s) URL, got "ftp://b/x"',
+    ],
+    [
+      { DEAD_MAN_SWITCH_URL: 'http://b/x' },
+      'DEAD_MAN_SWITCH_SECRET must be set with DEAD_MAN_SWITCH_URL, at least 16 characters',
+    ],
+    [
+      { DEAD_MAN_SWITCH_URL: 'http://b/x', DEAD_MAN_SWITCH_SECRET: 'short' },
+      'DEAD_MAN_SWITCH_SECRET must be set with DEAD_MAN_SWITCH_URL, at least 16 characters',
+    ],
+    [{ DEAD_MAN_SWITCH_GRACE_MS: '1000' }, 'DEAD_MAN_SWITCH_GRACE_MS needs DEAD_MAN_SWITCH_URL'],
+    [{ DEAD_MAN_SWITCH_SECRET: DMS_SECRET }, 'DEAD_MAN_SWITCH_SECRET needs DEAD_MAN_SWITCH_URL'],
+    [
+      {
+        DEAD_MAN_SWITCH_URL: 'http://b/x',
+        DEAD_MAN_SWITCH_SECRET: DMS_SECRET,
+        DEAD_MAN_SWITCH_GRACE_MS: 'soon',
+      },
+      'DEAD_MAN_SWITCH_GRACE_MS must be a number, got "soon"',
+    ],
+    [
+      {
+        DEAD_MAN_SWITCH_URL: 'http://b/x',
+        DEAD_MAN_SWITCH_SECRET: DMS_SECRET,
+        DEAD_MAN_SWITCH_GRACE_MS: '-1',
+      },
+      'DEAD_MAN_SWITCH_GRACE_MS must be an integer from 0 to 3600000, got -1',
+    ],
+    [
+      {
+        DEAD_MAN_SWITCH_URL: 'http://b/x',
+        DEAD_MAN_SWITCH_SECRET: DMS_SECRET,
+        DEAD_MAN_SWITCH_RETRIES: '21',
+      },
+      'DEAD_MAN_SWITCH_RETRIES must be an integer from 0 to 20, got 21',
+    ],
+    [
+      {
+        DEAD_MAN_SWITCH_URL: 'http://b/x',
+        DEAD_MAN_SWITCH_SECRET: DMS_SECRET,
+        DEAD_MAN_SWITCH_INSTANCE_TIMEOUT_MS: '3000',
+      },
+      'DEAD_MAN_SWITCH_INSTANCE_TIMEOUT_MS must be at least twice heartbeatMs (4000), got 3000',
+    ],
+    [
+      { CATALOGUE_FILE: HTTP_ONLY_FILE },
+      'REQUEST_HTTP_SECRET must be set when an http method is declared, at least 16 characters',
+    ],
+    [
+      { CATALOGUE_FILE: HTTP_ONLY_FILE, REQUEST_HTTP_SECRET: 'short' },
+      'REQUEST_HTTP_SECRET must be at least 16 characters',
+    ],
+    [{ REQUEST_HTTP_SECRET: 'short' }, 'REQUEST_HTTP_SECRET must be at least 16 characters'],
+    [
+      {
+        CATALOGUE_FILE: METHODS_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        KAFKA_BROKERS: 'k:9092',
+      },
+      'REQUEST_REPLY_TOPIC must be set (with KAFKA_BROKERS) when CATALOGUE_FILE declares a kafka method',
+    ],
+    [{ REQUEST_REPLY_TOPIC: 'gateway.replies' }, 'REQUEST_REPLY_TOPIC needs KAFKA_BROKERS'],
+    [
+      { KAFKA_BROKERS: 'k:9092', REQUEST_REPLY_TOPIC: 'exchange.user-events' },
+      'REQUEST_REPLY_TOPIC must not be one of KAFKA_TOPICS or KAFKA_DLQ_TOPIC, got "exchange.user-events"',
+    ],
+    [
+      {
+        CATALOGUE_FILE: METHODS_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        KAFKA_BROKERS: 'k:9092',
+        KAFKA_TOPICS: 'assistant.requests',
+        REQUEST_REPLY_TOPIC: 'gateway.replies',
+      },
+      `CATALOGUE_FILE ${METHODS_FILE}: methods[1] (market.ask).kafka.topic must not be one of KAFKA_TOPICS or KAFKA_DLQ_TOPIC, got "assistant.requests"`,
+    ],
+    [
+      {
+        CATALOGUE_FILE: METHODS_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        KAFKA_BROKERS: 'k:9092',
+        REQUEST_REPLY_TOPIC: 'assistant.requests',
+      },
+      'REQUEST_REPLY_TOPIC must not be a request topic (method market.ask sends to it)',
+    ],
+    [
+      {
+        CATALOGUE_FILE: METHODS_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        KAFKA_BROKERS: 'k:9092',
+        REQUEST_REPLY_TOPIC: 'bad topic',
+      },
+      'REQUEST_REPLY_TOPIC must be a Kafka topic name (A-Z a-z 0-9 . _ -), got "bad topic"',
+    ],
+    [
+      {
+        CATALOGUE_FILE: HTTP_ONLY_FILE,
+        REQUEST_HTTP_SECRET: REQUEST_SECRET,
+        REQUEST_IDEMPOTENCY_WINDOW_MS: '-1',
+      },
+      'REQUEST_IDEMPOTENCY_WINDOW_MS must be an integer from 0 to 86400000, got -1',
+    ],
+    [
+      { REQUEST_IDEMPOTENCY_WINDOW_MS: 'a minute' },
+      'REQUEST_IDEMPOTENCY_WINDOW_MS must be a number, got "a minute"',
+    ],
   ])('names the variable in its one-line error for %j', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(ConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);

@@ -3,13 +3,17 @@ import {
   RealtimeOptionsError,
   RealtimeSettings,
   channelHistories,
+  resolveDeadManSwitch,
+  resolveRequests,
+  type DeadManSwitchOptions,
+  type RealtimeRequestsOptions,
+  type RequestMethodDefinition,
   type ChannelHistory,
   type RealtimeRecoveryOptions,
   type JwtAlgorithm,
   type RealtimeModuleOptions,
   type RedisClusterOptions,
   type RealtimeLimitsOptions,
-  type CustomEventDefinition,
 } from '#realtime/internal';
 import {
   DEFAULT_KAFKA_GROUP_ID,
@@ -18,7 +22,7 @@ import {
 } from '../kafka/kafka-ingress-options.js';
 import type { PublishApiOptions } from '../publish/publish-api-options.js';
 import type { AdminOptions } from '../admin/admin-options.js';
-import { CatalogueFileError, loadCatalogueFile } from './catalogue-file.js';
+import { CatalogueFileError, loadCatalogueFile, type CatalogueFile } from './catalogue-file.js';
 import { LOG_LEVELS, type GatewayLogLevel } from '../logging/json-logger.js';
 
 /** The standalone gateway's configuration, read from environment variables. */
@@ -27,7 +31,10 @@ export interface GatewayConfig {
   port: number;
   /** `HOST`: address to listen on. Default: every interface. */
   host?: string;
-  /** The module's options, from `CORS_ORIGINS`, `SYMBOLS`, `CATALOGUE_FILE` and the `JWT_*` variables. */
+  /**
+   * The module's options, from `CORS_ORIGINS`, `SYMBOLS`, `JSON_PATH`, `CATALOGUE_FILE`, the
+   * `JWT_*`, `DEAD_MAN_SWITCH_*` and `REQUEST_*` variables and the limits.
+   */
   realtime: RealtimeModuleOptions;
   /** Kafka ingress, when `KAFKA_BROKERS` is set. */
   kafka?: KafkaIngressOptions;
@@ -93,12 +100,28 @@ const VARIABLE_OF_OPTION: Record<string, string> = {
   allTickersIntervalMs: 'ALL_TICKERS_INTERVAL_MS',
   'recovery.maxMemoryMessages': 'HISTORY_MEMORY_MESSAGES',
   'recovery.positionTtlMs': 'POSITION_TTL_MS',
+  jsonPath: 'JSON_PATH',
+  'deadManSwitch.url': 'DEAD_MAN_SWITCH_URL',
+  'deadManSwitch.secret': 'DEAD_MAN_SWITCH_SECRET',
+  'deadManSwitch.graceMs': 'DEAD_MAN_SWITCH_GRACE_MS',
+  'deadManSwitch.retries': 'DEAD_MAN_SWITCH_RETRIES',
+  'deadManSwitch.instanceTimeoutMs': 'DEAD_MAN_SWITCH_INSTANCE_TIMEOUT_MS',
+  'requests.methods': 'CATALOGUE_FILE',
+  'requests.httpSecret': 'REQUEST_HTTP_SECRET',
+  'requests.kafka': 'REQUEST_REPLY_TOPIC',
+  'requests.kafka.brokers': 'KAFKA_BROKERS',
+  'requests.kafka.replyTopic': 'REQUEST_REPLY_TOPIC',
+  'requests.idempotencyWindowMs': 'REQUEST_IDEMPOTENCY_WINDOW_MS',
   ...Object.fromEntries(
     Object.entries(LIMIT_VARIABLES).map(([option, variable]) => [`limits.${option}`, variable]),
   ),
 };
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const file = catalogue(env);
+  const ingress = kafka(env);
+  const requested = requests(env, file, ingress);
+  const deadMan = deadManSwitch(env);
   const realtime: RealtimeModuleOptions = {
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     symbols: list(env.SYMBOLS),
@@ -119,23 +142,30 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     instanceId: nonEmpty(env.INSTANCE_ID),
     limits: limits(env),
     recovery: recovery(env),
-    events: catalogue(env),
+    events: file?.events,
+    ...jsonPath(env.JSON_PATH),
+    ...(deadMan && { deadManSwitch: deadMan }),
+    ...(requested && { requests: requested }),
   };
   try {
     const settings = new RealtimeSettings(realtime);
     channelHistories(settings.recovery, new RealtimeCatalogue(realtime.events).channels());
+    resolveDeadManSwitch(realtime.deadManSwitch);
+    resolveRequests(realtime.requests);
   } catch (error) {
     if (!(error instanceof RealtimeOptionsError)) throw error;
     const variable = error.option.startsWith('recovery.history.')
       ? 'HISTORY'
-      : (VARIABLE_OF_OPTION[error.option] ?? error.option);
+      : error.option.startsWith('requests.methods')
+        ? 'CATALOGUE_FILE'
+        : (VARIABLE_OF_OPTION[error.option] ?? error.option);
     throw new ConfigError(variable, error.problem);
   }
   return {
     port: port(env.PORT),
     host: nonEmpty(env.HOST),
     realtime,
-    kafka: kafka(env),
+    kafka: ingress,
     publish: publish(env),
     redis: redis(env),
     drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', env.DRAIN_TIMEOUT_MS, 0, 600_000) ?? 10_000,
@@ -206,11 +236,124 @@ function recovery(env: NodeJS.ProcessEnv): RealtimeRecoveryOptions {
   return { ...options, history };
 }
 
-function catalogue(env: NodeJS.ProcessEnv): CustomEventDefinition[] | undefined {
+/** `JSON_PATH`: the plain-WebSocket endpoint's path, or `off` for none. Unset: the module's default. */
+function jsonPath(value: string | undefined): Pick<RealtimeModuleOptions, 'jsonPath'> {
+  const path = nonEmpty(value);
+  if (path === undefined) return {};
+  return { jsonPath: path === 'off' ? false : path };
+}
+
+const DEAD_MAN_SWITCH_NUMBERS = {
+  graceMs: 'DEAD_MAN_SWITCH_GRACE_MS',
+  retries: 'DEAD_MAN_SWITCH_RETRIES',
+  instanceTimeoutMs: 'DEAD_MAN_SWITCH_INSTANCE_TIMEOUT_MS',
+} as const;
+
+/**
+ * The `DEAD_MAN_SWITCH_*` variables; off when none is set. The standalone gateway has no
+ * listener of its own for the notice, so the switch needs `DEAD_MAN_SWITCH_URL`.
+ */
+function deadManSwitch(env: NodeJS.ProcessEnv): DeadManSwitchOptions | undefined {
+  const url = nonEmpty(env.DEAD_MAN_SWITCH_URL);
+  const secret = nonEmpty(env.DEAD_MAN_SWITCH_SECRET);
+  const options: DeadManSwitchOptions = { url, secret };
+  for (const [option, variable] of Object.entries(DEAD_MAN_SWITCH_NUMBERS)) {
+    const value = number(variable, env[variable]);
+    if (value !== undefined) options[option as keyof typeof DEAD_MAN_SWITCH_NUMBERS] = value;
+  }
+  if (url === undefined) {
+    for (const variable of ['DEAD_MAN_SWITCH_SECRET', ...Object.values(DEAD_MAN_SWITCH_NUMBERS)])
+      if (nonEmpty(env[variable]))
+        throw new ConfigError(
+          variable,
+          'needs DEAD_MAN_SWITCH_URL (the standalone gateway tells the backend by a POST to it)',
+        );
+    return undefined;
+  }
+  if (secret === undefined || secret.length < 16)
+    throw new ConfigError(
+      'DEAD_MAN_SWITCH_SECRET',
+      'must be set with DEAD_MAN_SWITCH_URL, at least 16 characters',
+    );
+  return options;
+}
+
+/**
+ * The request relay: the methods of the catalogue file, `REQUEST_HTTP_SECRET`, and
+ * `REQUEST_REPLY_TOPIC` on the `KAFKA_BROKERS`. None when no method is declared and no
+ * `REQUEST_*` variable is set.
+ */
+function requests(
+  env: NodeJS.ProcessEnv,
+  file: LoadedCatalogue | undefined,
+  ingress: KafkaIngressOptions | undefined,
+): RealtimeRequestsOptions | undefined {
+  const methods: readonly RequestMethodDefinition[] = file?.methods ?? [];
+  const httpSecret = nonEmpty(env.REQUEST_HTTP_SECRET);
+  const replyTopic = nonEmpty(env.REQUEST_REPLY_TOPIC);
+  const idempotencyWindowMs = number(
+    'REQUEST_IDEMPOTENCY_WINDOW_MS',
+    env.REQUEST_IDEMPOTENCY_WINDOW_MS,
+  );
+  if (
+    methods.length === 0 &&
+    httpSecret === undefined &&
+    replyTopic === undefined &&
+    idempotencyWindowMs === undefined
+  )
+    return undefined;
+  if (httpSecret !== undefined && httpSecret.length < 16)
+    throw new ConfigError('REQUEST_HTTP_SECRET', 'must be at least 16 characters');
+  const kafkaMethods = methods.flatMap((definition, index) =>
+    'kafka' in definition.backend
+      ? [{ index, method: definition.method, topic: definition.backend.kafka.topic }]
+      : [],
+  );
+  if (replyTopic !== undefined && ingress === undefined)
+    throw new ConfigError('REQUEST_REPLY_TOPIC', 'needs KAFKA_BROKERS');
+  if (kafkaMethods.length > 0 && replyTopic === undefined)
+    throw new ConfigError(
+      'REQUEST_REPLY_TOPIC',
+      'must be set (with KAFKA_BROKERS) when CATALOGUE_FILE declares a kafka method',
+    );
+  if (ingress !== undefined && replyTopic !== undefined) {
+    const read = [...ingress.topics, ...(ingress.deadLetterTopic ? [ingress.deadLetterTopic] : [])];
+    if (read.includes(replyTopic))
+      throw new ConfigError(
+        'REQUEST_REPLY_TOPIC',
+        `must not be one of KAFKA_TOPICS or KAFKA_DLQ_TOPIC, got "${replyTopic}"`,
+      );
+    for (const { index, method, topic } of kafkaMethods)
+      if (read.includes(topic))
+        throw new ConfigError(
+          'CATALOGUE_FILE',
+          `${file!.path}: methods[${index}] (${method}).kafka.topic must not be one of KAFKA_TOPICS or KAFKA_DLQ_TOPIC, got "${topic}"`,
+        );
+  }
+  return {
+    methods,
+    httpSecret,
+    ...(replyTopic !== undefined &&
+      ingress !== undefined && {
+        kafka: {
+          brokers: ingress.brokers,
+          replyTopic,
+          ...(nonEmpty(env.KAFKA_CLIENT_ID) && { clientId: nonEmpty(env.KAFKA_CLIENT_ID) }),
+        },
+      }),
+    ...(idempotencyWindowMs !== undefined && { idempotencyWindowMs }),
+  };
+}
+
+interface LoadedCatalogue extends CatalogueFile {
+  readonly path: string;
+}
+
+function catalogue(env: NodeJS.ProcessEnv): LoadedCatalogue | undefined {
   const file = nonEmpty(env.CATALOGUE_FILE);
   if (file === undefined) return undefined;
   try {
-    return loadCatalogueFile(file);
+    return { ...loadCatalogueFile(file), path: file };
   } catch (error) {
     if (error instanceof CatalogueFileError) throw new ConfigError('CATALOGUE_FILE', error.message);
     throw error;
