@@ -62,6 +62,7 @@ const methods = [
     params: { text: required('string') },
     // Long enough for the test to cut the client off and let it come back.
     timeoutMs: 30_000,
+    rate: { perSecond: 1000 },
     backend: { provider: CountingDesk },
   }),
 ];
@@ -200,6 +201,21 @@ describe('client SDK request(): backend methods over the live connection', () =>
     expect(await echoed).toEqual({ echo: 'again', calls: 1 });
     expect(sent.map((body) => body.requestId)).toEqual(['flight-1', 'flight-1']);
     expect(desk.callsOf('flight-1')).toBe(1);
+  });
+
+  it('sends at most 16 at once on a connection (the gateway refuses more waiting), the rest as answers come', async () => {
+    const { sdk, sent } = client(await network());
+    await until(() => sdk.state.value === 'connected', 5000, 'connected');
+    const texts = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    const all = Promise.all(texts.map((text) => sdk.request('slow.echo', { text })));
+    await until(() => desk.holding === 16, 5000, '16 requests at the backend');
+    expect(sent).toHaveLength(16);
+    desk.release();
+    await until(() => desk.holding === 4, 5000, 'the other 4 at the backend');
+    desk.release();
+    const results = (await all) as Array<{ echo: string }>;
+    expect(results.map((r) => r.echo)).toEqual(texts);
+    expect(sent).toHaveLength(20);
   });
 
   it('rejects TIMEOUT when no answer comes within its timeoutMs', async () => {

@@ -12,11 +12,11 @@ import {
 function wire() {
   const sent: Array<{ body: RequestBody; answer: (answer: RequestAnswer) => void }> = [];
   let ids = 0;
-  const requests = new PendingRequests(
-    (body, answer) => sent.push({ body, answer }),
-    3,
-    () => `id-${++ids}`,
-  );
+  const requests = new PendingRequests((body, answer) => sent.push({ body, answer }), {
+    maxPending: 3,
+    maxInFlight: 2,
+    makeId: () => `id-${++ids}`,
+  });
   return { requests, sent };
 }
 
@@ -157,14 +157,63 @@ describe('PendingRequests', () => {
     const waiting = [1, 2, 3].map(() => requests.request('order.place'));
     const refused = await rejection(requests.request('order.place'));
     expect(refused.code).toBe('TOO_MANY_PENDING');
-    expect(sent).toHaveLength(3);
     sent[0]!.answer(success(sent[0]!.body, 'one'));
     await expect(waiting[0]).resolves.toBe('one');
     // Room again for one more.
     void requests.request('order.place').catch(() => {});
-    expect(sent).toHaveLength(4);
+    expect(requests.size).toBe(3);
     requests.close();
     for (const promise of waiting.slice(1)) expect((await rejection(promise)).code).toBe('CLOSED');
+  });
+
+  it('sends at most maxInFlight at once per connection, the rest in order as answers come', () => {
+    const { requests, sent } = wire();
+    requests.online(1);
+    for (let i = 0; i < 3; i++) void requests.request('order.place').catch(() => {});
+    expect(sent.map((s) => s.body.requestId)).toEqual(['id-1', 'id-2']);
+    sent[1]!.answer(success(sent[1]!.body, 2));
+    expect(sent.map((s) => s.body.requestId)).toEqual(['id-1', 'id-2', 'id-3']);
+    // A new connection: the two unanswered go again, within the same bound.
+    requests.offline();
+    requests.online(2);
+    expect(sent.slice(3).map((s) => s.body.requestId)).toEqual(['id-1', 'id-3']);
+  });
+
+  it('sends a repeat refused RATE_LIMITED again later with its requestId: the first send may have reached the backend', async () => {
+    const { requests, sent } = wire();
+    requests.online(1);
+    const placed = requests.request('order.place', {}, { timeoutMs: 5000 });
+    requests.offline();
+    requests.online(2);
+    sent[1]!.answer(refusal(sent[1]!.body, 'RATE_LIMITED', 'too fast'));
+    expect(requests.size).toBe(1);
+    jest.advanceTimersByTime(250);
+    expect(sent.map((s) => s.body.requestId)).toEqual(['id-1', 'id-1', 'id-1']);
+    sent[2]!.answer(success(sent[2]!.body, 'the first answer'));
+    await expect(placed).resolves.toBe('the first answer');
+  });
+
+  it('rejects a first send refused RATE_LIMITED: the backend never got it', async () => {
+    const { requests, sent } = wire();
+    requests.online(1);
+    const placed = requests.request('order.place');
+    sent[0]!.answer(refusal(sent[0]!.body, 'RATE_LIMITED', 'too fast'));
+    expect((await rejection(placed)).code).toBe('RATE_LIMITED');
+  });
+
+  it('sends every request in turn when each send answers at once', async () => {
+    const sent: string[] = [];
+    const requests = new PendingRequests(
+      (body, answer) => {
+        sent.push(body.requestId);
+        answer({ ok: true, method: body.method, requestId: body.requestId, result: 1 });
+      },
+      { maxInFlight: 1 },
+    );
+    const all = [1, 2, 3].map(() => requests.request('order.place'));
+    requests.online(1);
+    await Promise.all(all);
+    expect(sent).toHaveLength(3);
   });
 
   it('refuses a requestId or a timeout it cannot send, without sending', async () => {

@@ -70,8 +70,12 @@ export function newRequestId(): string {
 
 interface Pending {
   readonly body: RequestBody;
-  /** The connection it was last sent on; undefined before it was sent. */
+  /** The connection it was last sent on; undefined before it was sent or while held. */
   sentOn: number | undefined;
+  /** How many times it was sent. */
+  sends: number;
+  /** Set while it waits to be sent again after a refusal of a repeat (see `online`). */
+  retry: ReturnType<typeof setTimeout> | undefined;
   readonly timer: ReturnType<typeof setTimeout>;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: RealtimeRequestError) => void;
@@ -83,20 +87,50 @@ interface Pending {
  */
 export type SendRequest = (body: RequestBody, onAnswer: (answer: RequestAnswer) => void) => void;
 
+export interface PendingRequestsOptions {
+  /** Most requests waiting for their answer; past it `request` rejects `TOO_MANY_PENDING`. */
+  maxPending?: number;
+  /**
+   * Most requests sent and unanswered on one connection (the gateway answers `RATE_LIMITED`
+   * past 16); the others wait their turn, in order. Default 16.
+   */
+  maxInFlight?: number;
+  /** Makes a request id; default `newRequestId`. */
+  makeId?: () => string;
+}
+
+/** The gateway's cap of requests waiting per connection, the client's default too. */
+export const DEFAULT_MAX_IN_FLIGHT = 16;
+/** The first wait before a repeat refused RATE_LIMITED goes again; doubled each time, to 4 s. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 4000;
+
 /**
  * The requests waiting for their answer. `online(connection)` is told of every new connection
- * (a number that changes with each), `offline()` of every loss; a request is sent at once
- * when online, and again on each new connection while it has no answer.
+ * (a number that changes with each), `offline()` of every loss; a request is sent when online
+ * (at most `maxInFlight` at once per connection), and again on each new connection while it
+ * has no answer.
+ *
+ * A repeat (a request sent again after its connection was lost) that the gateway refuses
+ * `RATE_LIMITED` is not rejected: the first send may have reached the backend, so the caller
+ * could not tell what happened. It goes again a little later, with the same `requestId`, until
+ * the gateway answers it (the first answer, if there was one) or its deadline passes.
  */
 export class PendingRequests {
   private readonly pending = new Set<Pending>();
   private connection: number | undefined;
+  private readonly maxPending: number;
+  private readonly maxInFlight: number;
+  private readonly makeId: () => string;
 
   constructor(
     private readonly send: SendRequest,
-    private readonly maxPending = DEFAULT_MAX_PENDING_REQUESTS,
-    private readonly makeId: () => string = newRequestId,
-  ) {}
+    options: PendingRequestsOptions = {},
+  ) {
+    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_REQUESTS;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.makeId = options.makeId ?? newRequestId;
+  }
 
   /** How many requests wait for their answer. */
   get size(): number {
@@ -124,6 +158,8 @@ export class PendingRequests {
       const entry: Pending = {
         body,
         sentOn: undefined,
+        sends: 0,
+        retry: undefined,
         resolve,
         reject,
         timer: setTimeout(
@@ -132,15 +168,14 @@ export class PendingRequests {
         ),
       };
       this.pending.add(entry);
-      if (this.connection !== undefined) this.sendOn(entry, this.connection);
+      this.pump();
     });
   }
 
   /** A new connection is ready: every request without an answer is sent (again) on it. */
   online(connection: number): void {
     this.connection = connection;
-    for (const entry of [...this.pending])
-      if (entry.sentOn !== connection) this.sendOn(entry, connection);
+    this.pump();
   }
 
   /** The connection is lost: requests wait for the next one. */
@@ -154,31 +189,82 @@ export class PendingRequests {
     for (const entry of [...this.pending]) this.fail(entry, code, message);
   }
 
+  private pumping = false;
+  private pumpAgain = false;
+
+  /** Sends, in order, what this connection has not had yet, up to `maxInFlight` unanswered. */
+  private pump(): void {
+    // An answer given while sending (a send that answers at once) pumps after this turn.
+    if (this.pumping) return void (this.pumpAgain = true);
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpOnce();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpOnce(): void {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    let inFlight = 0;
+    for (const entry of this.pending) if (entry.sentOn === connection) inFlight++;
+    for (const entry of this.pending) {
+      if (inFlight >= this.maxInFlight) return;
+      if (entry.sentOn === connection || entry.retry !== undefined) continue;
+      this.sendOn(entry, connection);
+      inFlight++;
+    }
+  }
+
   private sendOn(entry: Pending, connection: number): void {
     entry.sentOn = connection;
+    entry.sends += 1;
     this.send(entry.body, (answer) => {
       // An answer to an earlier send (or after the deadline) is not this request's any more.
       if (!this.pending.has(entry)) return;
+      const code = answer?.ok === true ? undefined : answer?.error?.code;
+      if (code === 'RATE_LIMITED' && entry.sends > 1) return this.retryLater(entry);
       this.settle(entry);
-      if (answer?.ok === true) return entry.resolve(answer.result);
-      const { code, message } =
-        typeof answer?.error?.code === 'string'
-          ? answer.error
-          : { code: 'INTERNAL', message: 'the gateway answered without a result or an error' };
-      entry.reject(
-        new RealtimeRequestError(code, message, entry.body.method, entry.body.requestId),
-      );
+      if (answer?.ok === true) entry.resolve(answer.result);
+      else if (typeof code === 'string')
+        entry.reject(this.errorOf(entry, code, answer.error.message));
+      else
+        entry.reject(
+          this.errorOf(entry, 'INTERNAL', 'the gateway answered without a result or an error'),
+        );
+      this.pump();
     });
+  }
+
+  /** A repeat refused RATE_LIMITED: held a while, then sent again (see the class). */
+  private retryLater(entry: Pending): void {
+    entry.sentOn = undefined;
+    const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, entry.sends - 2));
+    entry.retry = setTimeout(() => {
+      entry.retry = undefined;
+      this.pump();
+    }, wait);
+    this.pump();
   }
 
   private fail(entry: Pending, code: string, message: string): void {
     if (!this.pending.has(entry)) return;
     this.settle(entry);
-    entry.reject(new RealtimeRequestError(code, message, entry.body.method, entry.body.requestId));
+    entry.reject(this.errorOf(entry, code, message));
+    this.pump();
+  }
+
+  private errorOf(entry: Pending, code: string, message: string): RealtimeRequestError {
+    return new RealtimeRequestError(code, message, entry.body.method, entry.body.requestId);
   }
 
   private settle(entry: Pending): void {
     this.pending.delete(entry);
     clearTimeout(entry.timer);
+    clearTimeout(entry.retry);
   }
 }

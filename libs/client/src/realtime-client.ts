@@ -253,7 +253,7 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
             // No ack (the connection was lost): the request goes again on the next one.
             if (!error) onAnswer(answer);
           }),
-      options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS,
+      { maxPending: options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS },
     );
     const batching = options.batching === false ? {} : { batch: true };
     this.socket = io(options.url + (options.namespace ?? '/ws'), {
