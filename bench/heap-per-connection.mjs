@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// What one idle connection holds in the gateway's heap, by kind of object: the built gateway
+// (`npm run build` first) takes a heap snapshot (after a GC) without clients and another with
+// N idle connections of one face (the JSON face, with a token at the door, or Socket.IO with a
+// JWT), from one load worker over loopback; the difference is printed per connection, by V8
+// type and constructor name (closures by script, line and column, for finding the listeners
+// a connection costs). Memory only, no timing.
+//   node bench/heap-per-connection.mjs [connections=2000] [json|socket.io]
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CONNECTIONS = Number(process.argv[2] ?? 2000);
+const FACE = process.argv[3] ?? 'json';
+if (!['json', 'socket.io'].includes(FACE)) throw new Error(`face: json or socket.io, not ${FACE}`);
+const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+const directory = mkdtempSync(join(tmpdir(), 'heap-per-connection-'));
+const port = await freePort();
+const gateway = spawn(
+  process.execPath,
+  [
+    `--diagnostic-dir=${directory}`,
+    '--heapsnapshot-signal=SIGUSR2',
+    'dist/apps/gateway/src/main.js',
+  ],
+  {
+    cwd: new URL('..', import.meta.url).pathname,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLISH_API_KEY: 'bench-publish-key-0123456789',
+      JWT_SECRET,
+      LOG_LEVEL: 'error',
+      MAX_CONNECTIONS_PER_IP: '0',
+      MAX_CONNECTIONS_PER_USER: '0',
+      NEW_CONNECTIONS_PER_IP_PER_MINUTE: '0',
+    },
+  },
+);
+let worker;
+process.on('exit', () => {
+  worker?.kill('SIGKILL');
+  gateway.kill('SIGKILL');
+  rmSync(directory, { recursive: true, force: true });
+});
+const answers = () =>
+  fetch(`http://127.0.0.1:${port}/`).then(
+    () => true,
+    () => false,
+  );
+for (let i = 0; !(await answers()); i++) {
+  if (i === 300) throw new Error(`the gateway does not answer on ${port}`);
+  await sleep(100);
+}
+
+/** Asks the gateway for a snapshot; it is written once the gateway answers HTTP again. */
+async function snapshot() {
+  const before = readdirSync(directory).length;
+  gateway.kill('SIGUSR2');
+  for (;;) {
+    await sleep(200);
+    const files = readdirSync(directory).filter((file) => file.endsWith('.heapsnapshot'));
+    if (files.length > before && (await answers())) return join(directory, files.sort().at(-1));
+  }
+}
+
+/** Objects by kind: count and self size, from a `.heapsnapshot` file. */
+function kinds(file) {
+  const heap = JSON.parse(readFileSync(file, 'utf8'));
+  const { node_fields, node_types, edge_fields, edge_types, location_fields } = heap.snapshot.meta;
+  const nodeSize = node_fields.length;
+  const edgeSize = edge_fields.length;
+  const [type, name, selfSize, edgeCount] = ['type', 'name', 'self_size', 'edge_count'].map(
+    (field) => node_fields.indexOf(field),
+  );
+  const [edgeType, edgeName, toNode] = ['type', 'name_or_index', 'to_node'].map((field) =>
+    edge_fields.indexOf(field),
+  );
+  const firstEdge = new Uint32Array(heap.nodes.length / nodeSize);
+  for (let node = 0, edge = 0; node < firstEdge.length; node++) {
+    firstEdge[node] = edge;
+    edge += heap.nodes[node * nodeSize + edgeCount] * edgeSize;
+  }
+  /** The node an edge called `wanted` leads to from `node` (a node index), if any. */
+  const follow = (node, wanted) => {
+    for (let k = 0; k < heap.nodes[node * nodeSize + edgeCount]; k++) {
+      const edge = firstEdge[node] + k * edgeSize;
+      const kind = edge_types[0][heap.edges[edge + edgeType]];
+      if (kind === 'element' || kind === 'hidden') continue;
+      if (heap.strings[heap.edges[edge + edgeName]].startsWith(wanted))
+        return heap.edges[edge + toNode] / nodeSize;
+    }
+    return undefined;
+  };
+  const scripts = new Map();
+  const scriptOf = (closure, scriptId) => {
+    if (!scripts.has(scriptId)) {
+      const shared = follow(closure, 'shared');
+      const script = shared === undefined ? undefined : follow(shared, 'script');
+      const source = script === undefined ? undefined : follow(script, 'name');
+      const url = source === undefined ? '?' : heap.strings[heap.nodes[source * nodeSize + name]];
+      scripts.set(scriptId, url.replace(/^.*\/(node_modules|dist)\//, ''));
+    }
+    return scripts.get(scriptId);
+  };
+  const places = new Map();
+  const locationSize = location_fields.length;
+  for (let i = 0; i < heap.locations.length; i += locationSize) {
+    const [offset, scriptId, line, column] = heap.locations.slice(i, i + 4);
+    places.set(offset, [scriptId, line + 1, column]);
+  }
+  const result = new Map();
+  for (let offset = 0; offset < heap.nodes.length; offset += nodeSize) {
+    const kind = node_types[0][heap.nodes[offset + type]];
+    let label = heap.strings[heap.nodes[offset + name]];
+    if (kind.endsWith('string') || kind === 'number') label = '';
+    if (kind === 'closure') {
+      const place = places.get(offset);
+      const where = place ? `${scriptOf(offset / nodeSize, place[0])}:${place[1]}:${place[2]}` : '';
+      label = `${label || '(anonymous)'} ${where}`;
+    }
+    const key = `${kind} ${label}`.slice(0, 110);
+    const entry = result.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += heap.nodes[offset + selfSize];
+    result.set(key, entry);
+  }
+  return result;
+}
+
+const empty = kinds(await snapshot());
+const url =
+  FACE === 'json'
+    ? `ws://127.0.0.1:${port}/ws/json`
+    : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
+worker = fork(new URL('./load-worker.mjs', import.meta.url).pathname, [
+  JSON.stringify({
+    targets: [{ url }],
+    connections: CONNECTIONS,
+    firstAddress: 2,
+    protocol: FACE,
+    jwtSecret: JWT_SECRET,
+    firstUser: 1,
+  }),
+]);
+const report = () =>
+  new Promise((resolve) => {
+    worker.once('message', resolve);
+    worker.send('report');
+  });
+await new Promise((resolve) => worker.once('message', resolve));
+worker.send('connect');
+const started = Date.now();
+while ((await report()).ready < CONNECTIONS) {
+  if (Date.now() - started > 120_000) throw new Error('the connections did not all join');
+  await sleep(200);
+}
+await sleep(1000);
+const loaded = kinds(await snapshot());
+
+let total = 0;
+const rows = [];
+for (const [key, { count, bytes }] of loaded) {
+  const before = empty.get(key) ?? { count: 0, bytes: 0 };
+  const grown = bytes - before.bytes;
+  const more = count - before.count;
+  total += grown;
+  // What about every connection has (or that weighs 16 bytes a connection or more).
+  if (more >= CONNECTIONS * 0.9 || grown >= CONNECTIONS * 16) {
+    rows.push({
+      kind: key,
+      per_connection: Number((more / CONNECTIONS).toFixed(2)),
+      bytes_per_connection: Math.round(grown / CONNECTIONS),
+    });
+  }
+}
+rows.sort((a, b) => b.bytes_per_connection - a.bytes_per_connection);
+console.log(
+  `${FACE}: ${CONNECTIONS} idle connections, heap (self sizes) ${Math.round(total / CONNECTIONS)} bytes a connection`,
+);
+console.table(rows);
+worker.send('stop');
+process.exit(0);
