@@ -234,5 +234,8 @@ describe('client SDK request(): backend methods over the live connection', () =>
     await until(() => desk.holding === 1, 5000, 'the backend to get the request');
     sdk.close();
     await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(sdk.request('slow.echo', { text: 'after' })).rejects.toMatchObject({
+      code: 'CLOSED',
+    });
   });
 });

@@ -164,6 +164,7 @@ describe('PendingRequests', () => {
     expect(requests.size).toBe(3);
     requests.close();
     for (const promise of waiting.slice(1)) expect((await rejection(promise)).code).toBe('CLOSED');
+    expect((await rejection(requests.request('order.place'))).code).toBe('CLOSED');
   });
 
   it('sends at most maxInFlight at once per connection, the rest in order as answers come', () => {

@@ -45,7 +45,7 @@ export interface RequestOptions {
  *   same `requestId` again within the gateway's idempotency window gets its answer);
  * - `TOO_MANY_PENDING`: `maxPendingRequests` requests were already waiting;
  * - `INVALID_PAYLOAD`: a `requestId` or `timeoutMs` the client cannot send;
- * - `CLOSED`: the client was closed before the answer.
+ * - `CLOSED`: the client was closed before the answer (or before the call).
  */
 export class RealtimeRequestError extends Error {
   constructor(
@@ -119,6 +119,7 @@ const RETRY_MAX_MS = 4000;
 export class PendingRequests {
   private readonly pending = new Set<Pending>();
   private connection: number | undefined;
+  private closed = false;
   private readonly maxPending: number;
   private readonly maxInFlight: number;
   private readonly makeId: () => string;
@@ -147,6 +148,7 @@ export class PendingRequests {
       return refuse('INVALID_PAYLOAD', 'requestId must be 1-64 of A-Z a-z 0-9 _ . : -');
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
       return refuse('INVALID_PAYLOAD', 'timeoutMs must be a positive number of milliseconds');
+    if (this.closed) return refuse('CLOSED', 'the client was closed');
     if (this.pending.size >= this.maxPending)
       return refuse(
         'TOO_MANY_PENDING',
@@ -183,8 +185,9 @@ export class PendingRequests {
     this.connection = undefined;
   }
 
-  /** Rejects every waiting request with `code` (the client was closed). */
+  /** Rejects every waiting request with `code`, and every later one (the client was closed). */
   close(code = 'CLOSED', message = 'the client was closed'): void {
+    this.closed = true;
     this.connection = undefined;
     for (const entry of [...this.pending]) this.fail(entry, code, message);
   }
