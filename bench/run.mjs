@@ -706,11 +706,10 @@ function mixedRoom(target, { scenario, clients, rate, seconds }) {
 /**
  * The mixed rows' CPU less what the same JSON clients cost alone (the mean CPU a second of
  * the `gateway-json` rows), over the Socket.IO receipts: `cpu_ms_per_1k_socketio_net`, to set
- * beside the `gateway` rows' `cpu_ms_per_1k_socketio`. What each event costs once (the
- * publish request, history, encoding) is taken off twice, so the net figure is lower by that
- * cost over the room's Socket.IO clients: about 0.06 ms per 1,000 at the ~120 µs an event
- * `private` shows and 2,000 clients, well inside the noise. A JSON face that made Socket.IO's
- * deliveries dearer would show as a net figure above the `gateway` rows'.
+ * beside the `gateway` rows' `cpu_ms_per_1k_socketio`. What the room's events cost once (the
+ * publish requests, history, encoding) and what the process costs a second whatever it
+ * delivers are taken off twice, so the net figure is a lower bound. A JSON face that made
+ * Socket.IO's deliveries dearer would show as a net figure above the `gateway` rows'.
  */
 function withoutJsonShare(rows) {
   const jsonOnly = rows.filter((row) => row.target === 'gateway-json');
