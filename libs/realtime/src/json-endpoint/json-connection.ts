@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { PacketType, type Packet } from 'socket.io-parser';
 import type { Socket } from 'socket.io';
 import WebSocket from 'ws';
@@ -94,7 +94,8 @@ let lastFrame: ReadyFrame | undefined;
  * token, anything else without; or without one after `AUTH_TIMEOUT_MS`.
  */
 export class JsonConnection extends EventEmitter {
-  readonly id = randomUUID();
+  /** 20 characters, as Engine.IO's ids; a flat string (a UUID is a rope of 14 pieces). */
+  readonly id = randomBytes(15).toString('base64url');
   readonly protocol = 4;
   readonly remoteAddress: string;
   readonly transport: JsonTransport;
@@ -108,7 +109,10 @@ export class JsonConnection extends EventEmitter {
   private beforeJoin: Array<ClientFrame | RefusedFrame> | undefined;
   private authFrameId: FrameId | undefined;
   private authTimer: NodeJS.Timeout | undefined;
-  private readonly pending = new Map<number, PendingCommand>();
+  /** Commands handed to Socket.IO and not answered yet; made at the first one. */
+  private pending: Map<number, PendingCommand> | undefined;
+  /** The endpoint's set of open connections, which this one leaves when it closes. */
+  registry: Set<JsonConnection> | undefined;
   private nextAck = 0;
   private closeCode = NORMAL_CLOSE;
 
@@ -123,11 +127,13 @@ export class JsonConnection extends EventEmitter {
     this.request = request;
     this.remoteAddress = request.socket.remoteAddress;
     this.transport = new JsonTransport(ws);
-    ws.on('message', (data, isBinary) => this.received(data as Buffer, isBinary));
-    ws.on('pong', () => (this.alive = true));
+    // One set of listeners for every connection (`this` is the WebSocket): no closures each.
+    (ws as OwnedWebSocket)[CONNECTION] = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
     // A frame over the size limit or a broken one: `ws` closes the socket and says why here.
-    ws.on('error', () => undefined);
-    ws.on('close', () => this.closed());
+    ws.on('error', ignoreError);
+    ws.on('close', onClose);
   }
 
   /** Called once Socket.IO took the connection: joins now, or offers to authenticate. */
@@ -189,7 +195,8 @@ export class JsonConnection extends EventEmitter {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
   }
 
-  private received(data: Buffer, isBinary: boolean): void {
+  /** @internal A frame of the WebSocket (see onMessage). */
+  received(data: Buffer, isBinary: boolean): void {
     this.alive = true;
     if (this.readyState !== 'open') return;
     const frame: ClientFrame | RefusedFrame = isBinary
@@ -246,7 +253,8 @@ export class JsonConnection extends EventEmitter {
 
   /** Hands one frame to the connection's Socket, in its turn, as Socket.IO's decoder would. */
   private pass(frame: ClientFrame | RefusedFrame): void {
-    if (this.pending.size >= MAX_WAITING_COMMANDS) {
+    const pending = (this.pending ??= new Map());
+    if (pending.size >= MAX_WAITING_COMMANDS) {
       return this.refuseHere(
         frame.id,
         frame.type,
@@ -268,7 +276,7 @@ export class JsonConnection extends EventEmitter {
     } else {
       data = frame.data === undefined ? [frame.type] : [frame.type, frame.data];
     }
-    this.pending.set(ackId, { id: frame.id, command: frame.type });
+    pending.set(ackId, { id: frame.id, command: frame.type });
     const packet: Packet = { type: PacketType.EVENT, nsp: this.namespace, id: ackId, data };
     (this.socket!.client as unknown as { ondecoded(packet: Packet): void }).ondecoded(packet);
   }
@@ -291,9 +299,9 @@ export class JsonConnection extends EventEmitter {
   private writeAnswer(encoded: string): void {
     const { ackId, body } = splitPacket(encoded);
     if (ackId === undefined) return;
-    const command = this.pending.get(ackId);
+    const command = this.pending?.get(ackId);
     if (!command) return;
-    this.pending.delete(ackId);
+    this.pending!.delete(ackId);
     // The ack's arguments are `[answer]`.
     const answer = body.slice(1, -1);
     this.sendText(answerFrame(command.id, answerType(command.command, answer), answer));
@@ -337,14 +345,33 @@ export class JsonConnection extends EventEmitter {
     internals._sender.sendFrame(frame);
   }
 
-  private closed(): void {
+  /** @internal The WebSocket's close (see onClose). */
+  closed(): void {
     clearTimeout(this.authTimer);
-    this.pending.clear();
+    this.pending = undefined;
     this.beforeJoin = undefined;
+    this.registry?.delete(this);
     if (this.readyState === 'closed') return;
     this.readyState = 'closed';
     this.emit('close', 'transport close');
   }
+}
+
+const CONNECTION = Symbol('realtime.jsonConnection');
+type OwnedWebSocket = WebSocket & { [CONNECTION]: JsonConnection };
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  (this as OwnedWebSocket)[CONNECTION].received(data as Buffer, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  (this as OwnedWebSocket)[CONNECTION].alive = true;
+}
+
+function ignoreError(): void {}
+
+function onClose(this: WebSocket): void {
+  (this as OwnedWebSocket)[CONNECTION].closed();
 }
 
 /** Whether an Engine.IO connection is one of this face's. */

@@ -130,7 +130,7 @@ export class JsonEndpoint implements OnApplicationBootstrap, OnApplicationShutdo
     const tokenAtDoor = handshakeToken({ auth: {}, query, headers }) !== undefined;
     const conn = new JsonConnection(ws, door, namespace, options, tokenAtDoor);
     this.connections.add(conn);
-    conn.once('close', () => this.connections.delete(conn));
+    conn.registry = this.connections;
     return conn;
   }
 }
