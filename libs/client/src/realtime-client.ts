@@ -393,7 +393,9 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     this.books.set(symbol, book);
     this.on('orderbook.snapshot', (envelope) => book.apply(envelope));
     this.on('orderbook.update', (envelope) => book.apply(envelope));
-    void this.subscribe(subscription);
+    // Answered or not, nothing awaits it: a subscribe cut off by close() must not surface as an
+    // unhandled rejection (the page closes its client when the user signs in).
+    this.subscribe(subscription).catch(() => undefined);
     return book;
   }
 
