@@ -12,9 +12,13 @@ import {
   type RealtimeRequestHandler,
   type RelayedRequest,
 } from '#realtime';
+import { AppWebSocketGateway } from '#realtime/internal';
 import { RealtimeClient, RealtimeRequestError } from '../libs/client/src/index.js';
 import { ClientNetwork } from './support/client-network.js';
-import { until } from './support/gateway-harness.js';
+import { GatewayHarness, until } from './support/gateway-harness.js';
+import { HttpBackend } from './support/http-backend.js';
+import { freePort } from './support/processes.js';
+import { RedisServer } from './support/redis-server.js';
 import { TEST_SECRET, hsToken } from './support/tokens.js';
 
 /**
@@ -236,6 +240,85 @@ describe('client SDK request(): backend methods over the live connection', () =>
     await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(sdk.request('slow.echo', { text: 'after' })).rejects.toMatchObject({
       code: 'CLOSED',
+    });
+  });
+});
+
+describe('client SDK request() through the standalone gateway, two instances on Redis, an HTTP backend', () => {
+  const backend = new HttpBackend();
+  let redis: RedisServer;
+  let a: GatewayHarness;
+  let b: GatewayHarness;
+  const clients: RealtimeClient[] = [];
+  const networks: ClientNetwork[] = [];
+
+  const realtime = (instanceId: string) => ({
+    instanceId,
+    auth: { secret: TEST_SECRET },
+    requests: {
+      httpSecret: 'a-secret-of-at-least-16-characters',
+      methods: [
+        requestMethod({
+          method: 'order.place',
+          params: { symbol: required('symbol'), quantity: required('decimal') },
+          timeoutMs: 10_000,
+          backend: { http: { url: backend.url } },
+        }),
+      ],
+    },
+  });
+
+  beforeAll(async () => {
+    await backend.start();
+    redis = new RedisServer(await freePort());
+    await redis.start();
+    a = await GatewayHarness.start(realtime('a'), { redis: { url: redis.url } });
+    b = await GatewayHarness.start(realtime('b'), { redis: { url: redis.url } });
+  });
+
+  afterAll(async () => {
+    for (const client of clients.splice(0)) client.close();
+    for (const network of networks.splice(0)) await network.stop();
+    await a?.stop();
+    await b?.stop();
+    await redis?.stop();
+    await backend.stop();
+  });
+
+  const portOf = (gateway: GatewayHarness) => Number(new URL(gateway.url).port);
+
+  it('a request cut off on one instance is answered by the other after the reconnect, with one backend call', async () => {
+    let served = 0;
+    // The first answer takes a while: long enough for the client to lose its connection first.
+    backend.plan = (call) => ({
+      body: { ok: true, result: { orderId: ++served, requestId: call.body.requestId } },
+      delayMs: 1500,
+    });
+    const net = await new ClientNetwork(portOf(a)).start();
+    networks.push(net);
+    const sdk = new RealtimeClient({ url: net.url, token: hsToken('noor', { ttlSeconds: 600 }) });
+    clients.push(sdk);
+    await until(() => sdk.state.value === 'connected', 5000, 'connected');
+    const placed = sdk.request('order.place', { symbol: 'BTCUSDT', quantity: '1' });
+    await until(() => backend.calls.length === 1, 5000, 'the backend to get the request');
+
+    // Cut off, and back on the other instance.
+    net.goOffline();
+    await until(() => sdk.state.value === 'reconnecting', 5000, 'the client to see the cut');
+    net.target = portOf(b);
+    net.goOnline();
+
+    const result = (await placed) as { orderId: number; requestId: string };
+    expect(result.orderId).toBe(1);
+    // Answered on b: the client's one connection is there now.
+    const connections = (gateway: GatewayHarness) =>
+      gateway.app.get(AppWebSocketGateway).server.sockets.size;
+    expect([connections(a), connections(b)]).toEqual([0, 1]);
+    expect(backend.calls).toHaveLength(1);
+    expect(backend.calls[0]!.body).toMatchObject({
+      method: 'order.place',
+      userId: 'noor',
+      requestId: result.requestId,
     });
   });
 });
