@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
 import {
   RealtimeIoAdapter,
   RealtimeModule,
@@ -320,5 +322,53 @@ describe('client SDK request() through the standalone gateway, two instances on 
       userId: 'noor',
       requestId: result.requestId,
     });
+  });
+});
+
+describe('client SDK: a subscribe cut off before its answer', () => {
+  it('is asked again on the next connection and kept: not dropped, not left unanswered', async () => {
+    // A scripted gateway that holds the first subscribe's answer forever.
+    const http = createServer();
+    const io = new Server(http, { transports: ['websocket'] });
+    const subscribes: any[] = [];
+    io.of('/ws').on('connection', (socket) => {
+      socket.emit('connected', { userId: null });
+      socket.on('subscribe', (body: any, ack: (answer: unknown) => void) => {
+        subscribes.push(body);
+        if (subscribes.length === 1) return;
+        ack({ ok: true, ...body, position: { offset: 0, epoch: 'e1' } });
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const net = await new ClientNetwork((http.address() as AddressInfo).port).start();
+    const sdk = new RealtimeClient({ url: net.url });
+    try {
+      await until(() => sdk.state.value === 'connected', 5000, 'connected');
+      const subscribed = sdk.subscribe({ channel: 'trades', symbol: 'BTCUSDT' });
+      await until(() => subscribes.length === 1, 5000, 'the first subscribe at the server');
+      net.goOffline();
+      await until(() => sdk.state.value === 'reconnecting', 5000, 'the client to see the cut');
+      net.goOnline();
+      expect(await subscribed).toMatchObject({ ok: true, channel: 'trades', symbol: 'BTCUSDT' });
+      expect(subscribes).toHaveLength(2);
+      expect(sdk.position({ channel: 'trades', symbol: 'BTCUSDT' })).toEqual({
+        offset: 0,
+        epoch: 'e1',
+      });
+      // Kept: the next reconnect makes it again, from its position.
+      net.goOffline();
+      await until(() => sdk.state.value === 'reconnecting', 5000, 'the second cut');
+      net.goOnline();
+      await until(() => subscribes.length === 3, 15_000, 'the resubscribe');
+      expect(subscribes[2]).toMatchObject({
+        channel: 'trades',
+        symbol: 'BTCUSDT',
+        since: { offset: 0, epoch: 'e1' },
+      });
+    } finally {
+      sdk.close();
+      await net.stop();
+      await io.close();
+    }
   });
 });

@@ -295,17 +295,26 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
     // Noted before asking: the room's messages follow the answer at once.
     const forgetKeyField = this.noteKeyField(subscription);
     this.subscriptions.set(key, subscription);
-    const deferred = !this.socket.connected;
-    if (deferred) this.unanswered.add(key);
     try {
-      return await this.subscribeCommand(key, subscription);
+      for (;;) {
+        const deferred = !this.socket.connected;
+        if (deferred) this.unanswered.add(key);
+        try {
+          return await this.subscribeCommand(key, subscription);
+        } catch (error) {
+          // Cut off before the answer: asked again, on the next connection (Socket.IO keeps
+          // the command until then), unless closed, refused, unsubscribed or timed out.
+          const cutOff = !this.closed && !this.socket.connected;
+          if (!cutOff || this.subscriptions.get(key) !== subscription) throw error;
+        } finally {
+          if (deferred) this.unanswered.delete(key);
+        }
+      }
     } catch (error) {
-      this.subscriptions.delete(key);
+      if (this.subscriptions.get(key) === subscription) this.subscriptions.delete(key);
       this.positions.forget(key);
       forgetKeyField();
       throw error;
-    } finally {
-      if (deferred) this.unanswered.delete(key);
     }
   }
 
