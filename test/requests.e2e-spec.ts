@@ -314,9 +314,16 @@ describe('request relay over HTTP', () => {
   it('limits the rate per user and method, and the requests waiting per connection', async () => {
     const frank = await gateway.connect({ auth: { token: hsToken('frank') } });
     const answers = await Promise.all(
-      [1, 2, 3].map((n) => request(frank, { method: 'market.ask', params: { n } })),
+      [1, 2, 3].map((n) =>
+        request(frank, { method: 'market.ask', params: { n }, requestId: `ask-${n}` }),
+      ),
     );
     expect(answers.map((a) => a.ok || a.error.code)).toEqual([true, true, 'RATE_LIMITED']);
+    // A repeat of an answered request is answered although the rate is spent: a retry after
+    // a reconnect is never refused for the calls it is retrying.
+    expect(
+      await request(frank, { method: 'market.ask', params: { n: 1 }, requestId: 'ask-1' }),
+    ).toEqual(answers[0]);
     // The budget is the user's, not the connection's.
     const second = await gateway.connect({ auth: { token: hsToken('frank') } });
     expect((await request(second, { method: 'market.ask' })).error.code).toBe('RATE_LIMITED');

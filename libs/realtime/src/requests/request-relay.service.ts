@@ -155,6 +155,7 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
     let method: ResolvedMethod;
     let request: RelayedRequest;
     let key: string | undefined;
+    let caller: string;
     try {
       const command = readRequestCommand(body);
       method = this.methodOf(command.method);
@@ -166,8 +167,7 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
           `${method.method} needs a signed-in connection`,
         );
       this.checkParams(method, command.params);
-      const caller = userId ?? `#${client.id}`;
-      this.spend(method, caller);
+      caller = userId ?? `#${client.id}`;
       if ((data.requestsWaiting ?? 0) >= MAX_REQUESTS_PER_CONNECTION)
         throw new RealtimeException(
           RealtimeErrorCode.RateLimited,
@@ -204,7 +204,7 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
       throw error;
     }
     this.enter(client);
-    void this.relay(method, request, key).then(
+    void this.relay(method, request, caller, key).then(
       (outcome) => {
         this.leave(client);
         this.answer(client, ack, request, outcome);
@@ -287,13 +287,18 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
     this.inFlight -= 1;
   }
 
-  /** The outcome of a request: remembered, shared with a duplicate in flight, or the backend's. */
+  /**
+   * The outcome of a request: remembered, shared with a duplicate in flight, or the backend's.
+   * A repeat is answered before the method's rate is charged: a client retrying after a
+   * reconnect gets its first answer even when it used up its rate meanwhile.
+   */
   private async relay(
     method: ResolvedMethod,
     request: RelayedRequest,
+    caller: string,
     key: string | undefined,
   ): Promise<RequestOutcome> {
-    if (key === undefined) return this.call(method, request);
+    if (key === undefined) return this.rateRefusal(method, caller) ?? this.call(method, request);
     const local = await this.localAnswers.claimNow(key, request.deadline);
     if (!local.claimed) return local.outcome;
     let outcome: RequestOutcome;
@@ -303,7 +308,7 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
         this.localAnswers.settle(key, shared.outcome);
         return shared.outcome;
       }
-      outcome = await this.call(method, request);
+      outcome = this.rateRefusal(method, caller) ?? (await this.call(method, request));
     } catch (error) {
       outcome = { failed: { code: RealtimeErrorCode.Internal, message: 'internal error' } };
       this.problems.record('idempotency', () => `A request's id check failed: ${String(error)}`);
@@ -311,6 +316,17 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
     this.localAnswers.settle(key, outcome);
     this.sharedAnswers?.settle(key, outcome);
     return outcome;
+  }
+
+  /** RATE_LIMITED past the method's rate for this caller; a refusal frees the requestId. */
+  private rateRefusal(method: ResolvedMethod, caller: string): RequestOutcome | undefined {
+    try {
+      this.spend(method, caller);
+      return undefined;
+    } catch (error) {
+      const { code, message } = error as RealtimeException;
+      return { failed: { code, message } };
+    }
   }
 
   /** One call to the backend, bounded by the method's timeout; never rejects. */
