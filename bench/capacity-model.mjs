@@ -1,0 +1,434 @@
+#!/usr/bin/env node
+// Capacity model of a gateway cluster (docs/CAPACITY.md): for N connections, E events a
+// second and a fan-out profile, how many instances, what Redis carries, and which resource
+// saturates first. Pure arithmetic on unit costs measured here: the constants below, each
+// with the command that measured it, or a results file of bench/capacity-inputs.mjs
+// (`--inputs=bench/results/capacity-inputs-latest.json`), which replaces the Redis and bus
+// costs with that run's. Anything not measured is marked `assumption` and printed as such.
+//
+//   node bench/capacity-model.mjs [--set=connections=1000000,events=100000,...] [--inputs=file]
+//                                 [--bus=single|sharded] [--json] [--sweep]
+//
+// `--set` takes any key of PROFILE, INSTANCE, REDIS or COSTS below. `--bus=sharded` models
+// the change docs/CAPACITY.md proposes (channels by symbol group and by user, spread over
+// the shards of a Redis Cluster), `--sweep` prints the events a second at which each
+// resource saturates, `--json` the whole result.
+import { existsSync, readFileSync } from 'node:fs';
+
+/** The load. Every figure here is an assumption about the exchange, not a measurement. */
+const PROFILE = {
+  connections: 1_000_000,
+  /** Events a second entering the cluster, all ingresses together. */
+  events: 100_000,
+  /** Share of the events that go to one user (orders, fills, balances): the rest are public. */
+  privateShare: 0.2,
+  /** Symbols the public events spread over, evenly (a hot symbol: see `hotShare`). */
+  symbols: 1000,
+  /** Public rooms (symbol × channel) one connection subscribes to, on average. */
+  roomsPerConnection: 2,
+  /** Public rooms a symbol has (trades, orderbook, ticker, klines): events spread over them. */
+  roomsPerSymbol: 3,
+  /** Connections of one user (tabs, devices): each gets the user's private events. */
+  connectionsPerUser: 1.5,
+  /** Share of connections subscribed to their user's private channels (signed in). */
+  signedInShare: 0.5,
+  /** Events that share one turn of the entry instance's loop, so one script call and one PUBLISH. */
+  eventsPerCall: 20,
+  /** `--bus=sharded`: public events a script call (one symbol group's of a turn). Assumption. */
+  shardedEventsPerCall: 5,
+  /** `--bus=sharded`: user groups (hash tags, so channels and keys) private events spread over. */
+  userGroups: 16_384,
+  /**
+   * `--bus=sharded` only: share of the public symbol groups' channels an instance subscribes
+   * to. 1 unless connections are routed to instances by symbol group: an instance holding
+   * thousands of random members needs nearly every group.
+   */
+  publicGroupsReceivedShare: 1,
+};
+
+/** One gateway process (Node runs the gateway's JavaScript on one thread). Assumptions. */
+const INSTANCE = {
+  /** Share of one core the gateway's thread may use at steady load, for bursts and GC. */
+  cpuBudget: 0.7,
+  /** RSS one process may use for connections (--max-old-space-size and the pod's limit). */
+  memoryBudgetMb: 3072,
+  /** Connections one process may hold (assumption; measured: 19,000 at a file limit of 20,000). */
+  maxConnections: 50_000,
+  /** Receive bandwidth an instance may spend on the cluster bus (a 10 Gbit/s NIC's 10 %). */
+  busBandwidthMbPerSec: 125,
+};
+
+/** One Redis (one shard: one thread runs every command and writes every PUBLISH). */
+const REDIS = {
+  /** Share of the Redis thread's core it may use (assumption: beyond it latency climbs). */
+  cpuBudget: 0.8,
+  /** Outbound bandwidth of one Redis node (assumption: a 10 Gbit/s NIC). */
+  networkMbPerSec: 1250,
+  /** Redis Cluster shards for `--bus=sharded` (assumption). */
+  shards: 8,
+};
+
+/**
+ * Unit costs, measured on the 2-core machine of bench/README.md. Each says where it comes
+ * from; `--inputs` replaces the Redis and bus rows with a capacity-inputs run's.
+ */
+const COSTS = {
+  /** KB of RSS per idle signed-in Socket.IO connection. */
+  rssPerConnectionKb: 15.6,
+  /** Gateway CPU µs per message delivered to a public-room member, messages one by one. */
+  deliveryUs: 11.5,
+  /** The same when a connection gets several messages a turn (one writev; batched clients). */
+  deliveryBurstUs: 5.6,
+  /** Gateway CPU µs per private event delivered to one connection, end to end on one instance. */
+  privateEventUs: 54,
+  /** Every instance's CPU µs per event it receives from the cluster channel, no subscriber. */
+  receiveUs: { 1: 120, 20: 15, 500: 10 },
+  /** The entry instance's CPU µs per event taken in over HTTP (validation, script call). */
+  entryUs: { 1: 920, 20: 40, 500: 20 },
+  /** Redis process CPU µs per event positioned (script, XADD, one PUBLISH to one subscriber). */
+  redisUsPerEvent: { 1: 20, 10: 10, 100: 10, 500: 5 },
+  /** Bytes of the stream channel per event (batch header, offsets, `[event, data]` JSON). */
+  streamBytesPerEvent: { 1: 182, 10: 158, 100: 157, 500: 140 },
+  /** Redis CPU per PUBLISH per extra subscriber: fixed µs, plus ns per byte of the message. */
+  publishPerSubscriberUs: 0.89,
+  publishPerSubscriberByteNs: 0.45,
+};
+
+const SOURCES = {
+  rssPerConnectionKb:
+    'README Performance, full run 2026-11-23, `capacity` gateway x4 (63,696 connections): 15.6 KB RSS; idle 16.1; JSON endpoint 12-12.7 (bench/README.md)',
+  deliveryUs:
+    'README Performance, full run: `fanout` gateway 69 % of a core at 59,963 delivered/s (npm run bench)',
+  deliveryBurstUs:
+    'README Performance, full run: `fanout-burst` gateway (batched) 84 % at 149,937 delivered/s',
+  privateEventUs:
+    'README Performance, full run: `private` gateway 27 % at 4,999 events/s to 10,000 users, one instance, HTTP entry included',
+  receiveUs: 'bench/capacity-inputs.mjs part 3 (receive_us_per_event, B with no clients)',
+  entryUs: 'bench/capacity-inputs.mjs part 3 (entry_us_per_event, A, HTTP ingress)',
+  redisUsPerEvent: 'bench/capacity-inputs.mjs part 2 (redis_us_per_event)',
+  streamBytesPerEvent: 'bench/capacity-inputs.mjs part 2 (stream_bytes_per_event)',
+  publishPerSubscriberUs: 'bench/capacity-inputs.mjs part 1 (fit.per_subscriber_us)',
+  publishPerSubscriberByteNs: 'bench/capacity-inputs.mjs part 1 (fit.per_subscriber_byte_ns)',
+};
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [key, ...value] = a.slice(2).split('=');
+      return [key, value.join('=') || true];
+    }),
+);
+
+/** Replaces the measured rows with a capacity-inputs results file's. */
+function loadInputs(file) {
+  if (!existsSync(file)) throw new Error(`no such results file: ${file}`);
+  const run = JSON.parse(readFileSync(file, 'utf8'));
+  const from = `${file} (${run.date})`;
+  if (run.fanout) {
+    COSTS.publishPerSubscriberUs = Math.max(0, run.fanout.fit.per_subscriber_us);
+    COSTS.publishPerSubscriberByteNs = Math.max(0, run.fanout.fit.per_subscriber_byte_ns);
+    SOURCES.publishPerSubscriberUs = SOURCES.publishPerSubscriberByteNs = from;
+  }
+  if (run.script) {
+    COSTS.redisUsPerEvent = {};
+    COSTS.streamBytesPerEvent = {};
+    for (const r of run.script.rows) {
+      COSTS.redisUsPerEvent[r.events_per_call] = r.redis_us_per_event;
+      COSTS.streamBytesPerEvent[r.events_per_call] = r.stream_bytes_per_event;
+    }
+    SOURCES.redisUsPerEvent = SOURCES.streamBytesPerEvent = from;
+  }
+  if (run.receive) {
+    // The model's events are mostly public: trades' rows, the private rows' where higher.
+    COSTS.receiveUs = {};
+    COSTS.entryUs = {};
+    for (const r of run.receive.rows) {
+      const n = r.events_per_request;
+      COSTS.receiveUs[n] = Math.max(COSTS.receiveUs[n] ?? 0, r.receive_us_per_event);
+      COSTS.entryUs[n] = Math.max(COSTS.entryUs[n] ?? 0, r.entry_us_per_event);
+    }
+    SOURCES.receiveUs = SOURCES.entryUs = `${from}, the higher of trade and order.created`;
+  }
+}
+
+/** A per-batch-size cost at `n` events a call: interpolated in log(n) between measured sizes. */
+function atBatch(table, n) {
+  const sizes = Object.keys(table)
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (n <= sizes[0]) return table[sizes[0]];
+  if (n >= sizes.at(-1)) return table[sizes.at(-1)];
+  const hi = sizes.findIndex((s) => s >= n);
+  const [a, b] = [sizes[hi - 1], sizes[hi]];
+  const t = (Math.log(n) - Math.log(a)) / (Math.log(b) - Math.log(a));
+  return table[a] + t * (table[b] - table[a]);
+}
+
+function applySet(spec) {
+  for (const pair of String(spec).split(',')) {
+    const [key, value] = pair.split('=');
+    const target = [PROFILE, INSTANCE, REDIS, COSTS].find((o) => key in o);
+    if (!target) throw new Error(`unknown --set key: ${key}`);
+    target[key] = Number(value);
+  }
+}
+
+/**
+ * The model. Returns every derived figure; `limits` are each resource's use as a share of
+ * its budget (1 = saturated), `bottleneck` the one most over (or nearest) its budget.
+ */
+export function model(p, inst, redis, costs, bus = 'single') {
+  const E = p.events;
+  const publicEvents = E * (1 - p.privateShare);
+  const privateEvents = E * p.privateShare;
+  const publicRooms = p.symbols * p.roomsPerSymbol;
+  const membersPerRoom = (p.connections * p.roomsPerConnection) / publicRooms;
+  const users = (p.connections * p.signedInShare) / p.connectionsPerUser;
+  // Events spread evenly over the public rooms: each reaches that room's members.
+  const publicDeliveries = publicEvents * membersPerRoom;
+  const privateDeliveries = privateEvents * p.connectionsPerUser;
+  const deliveries = publicDeliveries + privateDeliveries;
+  const b = p.eventsPerCall;
+  // Sharded, a script call holds one group's events (one hash slot): fewer a call.
+  const bPublic = bus === 'single' ? b : p.shardedEventsPerCall;
+  const bPrivate = bus === 'single' ? b : 1;
+  const receiveUs = atBatch(costs.receiveUs, b);
+  const entryUs = atBatch(costs.entryUs, b);
+  const bytesPerEvent = atBatch(costs.streamBytesPerEvent, b);
+  // A member gets a public message one by one (`deliveryUs`) unless its room has several a
+  // turn (about a millisecond under load), when they leave in one write (`deliveryBurstUs`).
+  const eventsPerRoomTurn = publicEvents / publicRooms / 1000;
+  const publicUs = eventsPerRoomTurn >= 1 ? costs.deliveryBurstUs : costs.deliveryUs;
+  // A private event's delivery: the end-to-end figure less what its entry cost.
+  const privateUs = Math.max(costs.deliveryUs, costs.privateEventUs - entryUs);
+
+  // What one instance of K receives from the bus, whatever its connections. Today: every
+  // event. Sharded: the public events of the symbol groups its members need (every group,
+  // unless connections are routed to instances by symbol), and the private events of the
+  // user groups its signed-in connections belong to.
+  const privateGroupShare = (K) =>
+    1 - (1 - 1 / p.userGroups) ** ((p.connections * p.signedInShare) / K);
+  const receivedPerInstance = (K) =>
+    bus === 'single'
+      ? E
+      : publicEvents * p.publicGroupsReceivedShare + privateEvents * privateGroupShare(K);
+
+  // Instances: memory; the work (entry, delivery) shared out; the bus tax on every one.
+  const memoryK = Math.max(
+    Math.ceil((p.connections * costs.rssPerConnectionKb) / 1024 / inst.memoryBudgetMb),
+    Math.ceil(p.connections / inst.maxConnections),
+  );
+  const workUs = E * entryUs + publicDeliveries * publicUs + privateDeliveries * privateUs;
+  // The instances the work alone needs, as if the bus cost nothing: a lower bound.
+  const workK = Math.max(memoryK, Math.ceil(workUs / 1e6 / inst.cpuBudget));
+  const busCpu = (K) => (receivedPerInstance(K) * receiveUs) / 1e6;
+  const cpuAt = (K) => busCpu(K) + workUs / 1e6 / K;
+  let K = workK;
+  let feasible = true;
+  while (cpuAt(K) > inst.cpuBudget) {
+    // No number of instances helps once the bus alone fills an instance's budget.
+    if (K > 1e7 || busCpu(1e9) >= inst.cpuBudget) {
+      feasible = false;
+      K = workK;
+      break;
+    }
+    K = Math.ceil(K * 1.01) + 1;
+  }
+  const busBytesPerInstance = receivedPerInstance(K) * bytesPerEvent;
+
+  // Redis. Today one shard runs every event's script and writes every PUBLISH to all K
+  // instances (the stream channel, positions and history are all in one hash slot).
+  const shards = bus === 'single' ? 1 : redis.shards;
+  const publishes = [
+    // [events a second, events a call, subscribers of the channel]
+    [publicEvents, bPublic, bus === 'single' ? K : Math.max(1, K * p.publicGroupsReceivedShare)],
+    [privateEvents, bPrivate, bus === 'single' ? K : Math.max(1, K * privateGroupShare(K))],
+  ];
+  let redisCpuUs = 0;
+  let redisOut = 0;
+  let calls = 0;
+  for (const [events, perCall, subscribers] of publishes) {
+    const callsHere = events / perCall;
+    const bytesPerCall = perCall * atBatch(costs.streamBytesPerEvent, perCall);
+    calls += callsHere;
+    redisCpuUs +=
+      events * atBatch(costs.redisUsPerEvent, perCall) +
+      callsHere *
+        Math.max(0, subscribers - 1) *
+        (costs.publishPerSubscriberUs + (bytesPerCall * costs.publishPerSubscriberByteNs) / 1000);
+    redisOut += callsHere * subscribers * bytesPerCall;
+  }
+  const redisCpuPerShard = redisCpuUs / 1e6 / shards;
+  const redisOutPerShard = redisOut / shards;
+
+  const limits = {
+    [BUS_CPU]: busCpu(K) / inst.cpuBudget,
+    [BUS_NET]: busBytesPerInstance / 1e6 / inst.busBandwidthMbPerSec,
+    [REDIS_CPU]: redisCpuPerShard / redis.cpuBudget,
+    [REDIS_NET]: redisOutPerShard / 1e6 / redis.networkMbPerSec,
+  };
+  const bottleneck = Object.entries(limits).sort((x, y) => y[1] - x[1])[0];
+  return {
+    bus,
+    load: {
+      public_events_per_sec: publicEvents,
+      private_events_per_sec: privateEvents,
+      public_rooms: publicRooms,
+      members_per_public_room: Math.round(membersPerRoom),
+      signed_in_users: Math.round(users),
+      deliveries_per_sec: Math.round(deliveries),
+      deliveries_per_connection_per_sec: round(deliveries / p.connections, 1),
+    },
+    unit_costs_used: {
+      events_per_call: b,
+      receive_us_per_event: round(receiveUs),
+      entry_us_per_event: round(entryUs),
+      public_delivery_us: publicUs,
+      private_delivery_us: round(privateUs),
+      redis_us_per_event: round(atBatch(costs.redisUsPerEvent, b)),
+      stream_bytes_per_event: round(bytesPerEvent),
+    },
+    instances: {
+      needed: feasible ? K : null,
+      by_memory_and_connections: memoryK,
+      by_work_alone: workK,
+      connections_per_instance: Math.round(p.connections / K),
+      cpu_per_instance: round(cpuAt(K), 3),
+      bus_receive_cpu_per_instance: round(busCpu(K), 3),
+      bus_events_received_per_instance_per_sec: Math.round(receivedPerInstance(K)),
+      bus_mb_per_sec_per_instance: round(busBytesPerInstance / 1e6),
+      cluster_cores_for_entry_and_delivery: round(workUs / 1e6),
+      cluster_cores_for_the_bus: round(busCpu(K) * K),
+      feasible,
+    },
+    redis: {
+      shards,
+      instances_subscribed: K,
+      script_calls_and_publishes_per_sec: Math.round(calls),
+      in_mb_per_sec: round((E * bytesPerEvent) / 1e6),
+      out_mb_per_sec_per_shard: round(redisOutPerShard / 1e6),
+      cpu_cores_per_shard: round(redisCpuPerShard, 3),
+    },
+    limits: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, round(v, 3)])),
+    bottleneck: { resource: bottleneck[0], use_of_budget: round(bottleneck[1], 2) },
+  };
+}
+
+const BUS_CPU = 'instance CPU for the cluster bus';
+const BUS_NET = 'instance bandwidth for the cluster bus';
+const REDIS_CPU = 'Redis CPU (one thread per shard)';
+const REDIS_NET = 'Redis outbound bandwidth (per shard)';
+
+/**
+ * Each resource's saturation point: the largest `key` (events, or connections) at which it
+ * stays within its budget, everything else as given (bisection; each limit grows with both).
+ */
+export function saturation(p, inst, redis, costs, bus, key = 'events') {
+  const out = {};
+  for (const resource of [BUS_CPU, BUS_NET, REDIS_CPU, REDIS_NET]) {
+    const use = (x) => model({ ...p, [key]: x }, inst, redis, costs, bus).limits[resource];
+    let lo = 1;
+    let hi = 1e9;
+    if (use(hi) <= 1) {
+      out[resource] = null;
+      continue;
+    }
+    if (use(lo) > 1) {
+      out[resource] = 0;
+      continue;
+    }
+    while (hi / lo > 1.01) {
+      const mid = Math.sqrt(lo * hi);
+      if (use(mid) > 1) hi = mid;
+      else lo = mid;
+    }
+    out[resource] = Math.round(lo);
+  }
+  return out;
+}
+
+function round(value, digits = 2) {
+  return Number(value.toFixed(digits));
+}
+
+/** The model at a range of event rates, the rest of the profile as given. */
+function sweep(bus) {
+  const out = {};
+  for (const events of [1000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000]) {
+    const r = model({ ...PROFILE, events }, INSTANCE, REDIS, COSTS, bus);
+    out[events] = {
+      instances: r.instances.needed ?? `none (${r.instances.by_work_alone}+)`,
+      bus_cpu_each: r.instances.bus_receive_cpu_per_instance,
+      redis_cpu: r.redis.cpu_cores_per_shard,
+      redis_out_mb_s: r.redis.out_mb_per_sec_per_shard,
+      first: `${r.bottleneck.resource} (${r.bottleneck.use_of_budget})`,
+    };
+  }
+  return out;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  if (args.inputs) loadInputs(args.inputs);
+  if (args.set) applySet(args.set);
+  const bus = args.bus === 'sharded' ? 'sharded' : 'single';
+  const result = model(PROFILE, INSTANCE, REDIS, COSTS, bus);
+  // Which saturates first as the event rate grows, and as the connections grow.
+  const byEvents = saturation(PROFILE, INSTANCE, REDIS, COSTS, bus, 'events');
+  const byConnections = saturation(PROFILE, INSTANCE, REDIS, COSTS, bus, 'connections');
+  const first = (table) =>
+    Object.entries(table)
+      .filter(([, x]) => x !== null)
+      .sort((a, b) => a[1] - b[1])[0] ?? ['nothing', null];
+  result.saturates_at = {
+    events_per_sec: byEvents,
+    connections: byConnections,
+    first_as_events_grow: first(byEvents)[0],
+    first_as_connections_grow: first(byConnections)[0],
+  };
+  if (args.json) {
+    console.log(
+      JSON.stringify(
+        {
+          profile: PROFILE,
+          instance: INSTANCE,
+          redis: REDIS,
+          costs: COSTS,
+          sources: SOURCES,
+          result,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    console.log(`capacity model, bus=${bus}`);
+    console.log('\nprofile (assumptions):', PROFILE);
+    console.log('instance (assumptions):', INSTANCE);
+    console.log('redis (assumptions):', REDIS);
+    console.log('\nunit costs and where they were measured:');
+    for (const [key, value] of Object.entries(COSTS))
+      console.log(`  ${key} = ${JSON.stringify(value)}  <- ${SOURCES[key]}`);
+    for (const part of ['load', 'unit_costs_used', 'instances', 'redis', 'limits']) {
+      console.log(`\n${part}:`);
+      console.table(result[part]);
+    }
+    console.log(
+      `\nmost over its budget here: ${result.bottleneck.resource}, at ${Math.round(result.bottleneck.use_of_budget * 100)} %`,
+    );
+    console.log(
+      `\nwhere each resource reaches its budget (events/s at ${PROFILE.connections} connections; connections at ${PROFILE.events} events/s; null: never):`,
+    );
+    console.table({ 'events/s': byEvents, connections: byConnections });
+    console.log(`first to saturate as events grow: ${result.saturates_at.first_as_events_grow}`);
+    console.log(
+      `first to saturate as connections grow: ${result.saturates_at.first_as_connections_grow}`,
+    );
+    if (args.sweep) {
+      console.log('\nby events a second (the rest of the profile as above):');
+      console.table(sweep(bus));
+    }
+  }
+}
