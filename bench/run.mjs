@@ -255,11 +255,13 @@ class Server {
     throw new Error(`${this.name}: nothing answers on ${this.port}${path}`);
   }
 
-  async publish(events) {
+  /** With `timeoutMs`, a request not answered in that time fails (the capacity curves). */
+  async publish(events, timeoutMs) {
     const response = await fetch(`http://127.0.0.1:${this.port}/api/publish`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify(events),
+      ...(timeoutMs ? { signal: globalThis.AbortSignal.timeout(timeoutMs) } : {}),
     });
     if (response.status !== 202)
       throw new Error(`${this.name}: publish answered ${response.status}`);
@@ -727,6 +729,229 @@ function withoutJsonShare(rows) {
 }
 
 const BASELINES = ['gateway', 'naive', 'raw-ws'];
+
+/**
+ * `fanout-curve` / `fanout-burst-curve`: the `fanout` clients (N over S symbols on `trades`),
+ * trades one by one or in sweeps of `burst`, on one target at a time, in steps of `seconds`
+ * at rising rates: `start` trades a second, times `factor` after each step that passes (at
+ * most `steps` of them), then at most `bisections` steps between the last pass and the first
+ * fail (their geometric mean). A step passes when its p99 is at most `p99Ms`, at least
+ * `minRatio` of the messages arrived within 2 s of its end and the target took in (answered
+ * the publish requests of) at least 98 % of the offered trades. The clients stay connected
+ * from one passing step to the next; after a fail the target starts afresh, and a failed
+ * step is run `retries` more times (1 unless set) before its rate counts as failed. Once every
+ * target has its curve, each runs one more step, from a fresh start, at the highest rate all
+ * of them sustained: the CPU per 1,000 delivered at one rate for all.
+ */
+async function capacityCurves(settings) {
+  const targets = [...BASELINES, 'batched', ...VARIANTS];
+  const curves = await sequence(targets, (target) => capacityCurve(target, settings));
+  const passed = curves.map((curve) => curve.sustained_trades_per_sec);
+  const common = passed.every((rate) => rate !== null) ? Math.min(...passed) : null;
+  for (const curve of curves) {
+    if (common === null) break;
+    const session = await CurveSession.open(curve.target_key, settings);
+    try {
+      curve.at_common = await session.step(common, 'common rate');
+    } finally {
+      await session.close();
+    }
+  }
+  const rows = curves.map(({ target_key: _key, at_common, ...curve }) => ({
+    name: settings.scenario,
+    ...curve,
+    // The step at the common rate, as the other scenarios' columns.
+    ...(at_common
+      ? {
+          common_trades_per_sec: common,
+          common_messages_per_sec: at_common.offered_messages_per_sec,
+          common_passed: at_common.pass,
+          delivered_per_sec: at_common.delivered_per_sec,
+          delivered_ratio: at_common.delivered_ratio,
+          p50_ms: at_common.p50_ms,
+          p99_ms: at_common.p99_ms,
+          p999_ms: at_common.p999_ms,
+          cpu_pct: at_common.cpu_pct,
+          cpu_ms_per_1k: at_common.cpu_ms_per_1k,
+          at_common,
+        }
+      : { common_trades_per_sec: null }),
+  }));
+  const ratio = (a, b) => (a != null && b ? Number((a / b).toFixed(2)) : null);
+  const gateway = rows.find((row) => row.target === 'gateway');
+  for (const row of rows) {
+    // The gateway's figures over this target's: capacity and CPU per 1,000 at the common rate.
+    row.gateway_over_this = gateway && {
+      sustained_messages_per_sec: ratio(
+        gateway.sustained_messages_per_sec,
+        row.sustained_messages_per_sec,
+      ),
+      cpu_ms_per_1k: ratio(gateway.cpu_ms_per_1k, row.cpu_ms_per_1k),
+    };
+  }
+  return rows;
+}
+
+/** One target's server and connected clients for the capacity curves. */
+class CurveSession {
+  static async open(target, settings) {
+    const { scenario, clients, symbols } = settings;
+    const batch = target === 'batched';
+    const server = await Server.start(batch ? 'gateway' : target);
+    const load = new Load();
+    const session = new CurveSession(server, load, { ...settings, batch });
+    try {
+      const perSymbol = Math.ceil(clients / symbols);
+      await subscribeToTrades(server, load, session.symbolList, perSymbol, batch);
+      session.ready = (await load.ready(perSymbol * symbols, `${scenario} ${target}`)).ready;
+      await sleep(500);
+      return session;
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+  }
+
+  nextTrade = 0;
+
+  constructor(server, load, settings) {
+    Object.assign(this, { server, load, settings, scenario: settings.scenario });
+    this.symbols = settings.symbols;
+    this.symbolList = Array.from({ length: this.symbols }, (_, i) => `BENCH${i}`);
+    this.label = settings.batch ? `${server.name} (batched)` : server.name;
+  }
+
+  /** One step at `rate` trades a second; `pass` by the limits of the settings. */
+  async step(rate, why) {
+    const { server, load, symbols, symbolList } = this;
+    const { burst, seconds, p99Ms = 100, minRatio = 0.999 } = this.settings;
+    await load.report(); // what arrived before this step does not count in it
+    const first = this.nextTrade;
+    let refused;
+    const cpuBefore = server.cpuSeconds();
+    const { published, elapsed } = await publishFor(
+      rate,
+      seconds,
+      (n) => trade(symbolList[Math.floor((first + n) / burst) % symbols], first + n),
+      async (events) => {
+        if (refused) return;
+        // A target that does not answer within 10 s has failed the step.
+        await server.publish(events, 10_000).catch((error) => (refused = error.message));
+      },
+    );
+    const cpu = server.cpuSeconds() - cpuBefore;
+    this.nextTrade += published;
+    await sleep(2000);
+    const latencies = (await load.report()).flatMap((r) => r.latencies);
+    const expected = (published * this.ready) / symbols;
+    const delivered_ratio = expected ? Number((latencies.length / expected).toFixed(4)) : 0;
+    const { p50_ms, p99_ms, p999_ms } = percentiles(latencies);
+    const published_per_sec = Math.round(published / elapsed);
+    // What publishFor sent of what was due (rate x elapsed, rounded down, so 2 trades of slack):
+    // below 1 when the target's answers held it back.
+    const tookIn = published / Math.max(1, rate * elapsed - 2);
+    const reasons = [
+      refused && `publish failed: ${refused}`,
+      tookIn < 0.98 && `took in ${published_per_sec}/s`,
+      (p99_ms === null || p99_ms > p99Ms) && `p99 ${p99_ms} ms`,
+      delivered_ratio < minRatio && `delivered ${delivered_ratio}`,
+    ].filter(Boolean);
+    const result = {
+      trades_per_sec: rate,
+      offered_messages_per_sec: Math.round((rate * this.ready) / symbols),
+      published_per_sec,
+      delivered_per_sec: Math.round(latencies.length / elapsed),
+      delivered_ratio,
+      p50_ms,
+      p99_ms,
+      p999_ms,
+      cpu_pct: Math.round((cpu / elapsed) * 100),
+      cpu_ms_per_1k: latencies.length ? Number(((cpu * 1e6) / latencies.length).toFixed(2)) : null,
+      pass: reasons.length === 0,
+      overloaded: Boolean(refused) || tookIn < 0.98 || delivered_ratio < 0.99,
+      ...(reasons.length ? { fail: reasons.join(', ') } : {}),
+    };
+    console.error(
+      `  ${this.scenario} ${this.label} ${why}: ${rate} trades/s (${result.offered_messages_per_sec} messages/s): ` +
+        `delivered ${delivered_ratio}, p99 ${p99_ms} ms, CPU ${result.cpu_pct} %, ` +
+        `${result.cpu_ms_per_1k} ms/1k: ${result.pass ? 'pass' : `FAIL (${result.fail})`}`,
+    );
+    return result;
+  }
+
+  async close() {
+    this.load.stop();
+    await this.server.stop();
+  }
+}
+
+/** One target's curve: geometric steps up to the first fail, then bisection (all bounded). */
+async function capacityCurve(target, settings) {
+  const { start, factor, steps: maxSteps, bisections, retries = 1 } = settings;
+  const started = Date.now();
+  const steps = [];
+  let lastPass = null;
+  let firstFail = null;
+  let session = await CurveSession.open(target, settings);
+  const label = session.label;
+  const clients = session.ready;
+  const run = async (rate, why) => {
+    // A failed step is run again (`retries` times) before the rate counts as failed: on a
+    // shared machine one stall of another process can push a step's p99 over the limit.
+    for (let attempt = 0; ; attempt++) {
+      // A step after a fail starts on a fresh target: a backlog would weigh on it.
+      session ??= await CurveSession.open(target, settings);
+      const step = await session.step(rate, attempt ? `${why}, again` : why);
+      steps.push(step);
+      if (step.pass) {
+        lastPass = Math.max(lastPass ?? 0, rate);
+        return true;
+      }
+      await session.close();
+      session = undefined;
+      // A step that lost 1 % or could not take the trades in is plainly over capacity.
+      if (attempt >= retries || step.overloaded) {
+        firstFail = Math.min(firstFail ?? Infinity, rate);
+        return false;
+      }
+    }
+  };
+  try {
+    // Up by `factor` until a fail; when the first rate fails already, down by it until a pass.
+    let rate = start;
+    for (let i = 0; i < maxSteps; i++) {
+      const pass = await run(rate, `step ${i + 1}`);
+      if (pass && firstFail !== null) break;
+      if (!pass && lastPass !== null) break;
+      rate = Math.max(1, Math.round(pass ? rate * factor : rate / factor));
+      if (!pass && rate === 1 && steps.some((s) => s.trades_per_sec === 1)) break;
+    }
+    for (let i = 0; i < bisections && lastPass !== null && firstFail !== null; i++) {
+      const middle = Math.round(Math.sqrt(lastPass * firstFail));
+      if (middle <= lastPass || middle >= firstFail) break;
+      await run(middle, `bisection ${i + 1}`);
+    }
+  } finally {
+    await session?.close();
+  }
+  const perSymbol = clients / settings.symbols;
+  const failed = steps.filter((s) => s.trades_per_sec === firstFail);
+  return {
+    target: label,
+    target_key: target,
+    clients,
+    sustained_trades_per_sec: lastPass,
+    sustained_messages_per_sec: lastPass === null ? null : Math.round(lastPass * perSymbol),
+    // null: no step failed (the steps ran out), so the sustained rate is a lower bound.
+    first_fail_trades_per_sec: firstFail,
+    first_fail_reason: failed.map((s) => s.fail).join('; ') || null,
+    p99_limit_ms: settings.p99Ms ?? 100,
+    min_delivered_ratio: settings.minRatio ?? 0.999,
+    curve_seconds: Math.round((Date.now() - started) / 1000),
+    steps,
+  };
+}
+
 const fanoutRows = (settings) =>
   sequence([...BASELINES, 'batched', ...VARIANTS], (target) =>
     target === 'batched'
@@ -792,6 +1017,25 @@ const plan = [
       );
     },
   ],
+  // Capacity curves (see capacityCurves): run only when `--only=` names them. Rates are
+  // trades a second, each to clients / symbols connections.
+  ...['fanout-curve', 'fanout-burst-curve'].map((name) => [
+    name,
+    only?.has(name)
+      ? {
+          clients: quick ? 2000 : 10_000,
+          symbols: 10,
+          burst: name === 'fanout-curve' ? 1 : 10,
+          // quick: 10,000 or 20,000 messages a second to begin with; full: the same.
+          start: (quick ? 50 : 10) * (name === 'fanout-curve' ? 1 : 2),
+          factor: 2,
+          steps: 8,
+          bisections: 3,
+          seconds: quick ? 10 : 15,
+        }
+      : undefined,
+    capacityCurves,
+  ]),
   [
     'capacity',
     quick ? undefined : { clients: 19_000, manyClients: 64_000 },
@@ -877,6 +1121,36 @@ if (mixed.length > 0) {
     'cpu_ms_per_1k_socketio',
     'cpu_ms_per_1k_socketio_net',
   ]);
+}
+const curves = scenarios.filter((row) => row.steps !== undefined);
+if (curves.length > 0) {
+  console.table(curves, [
+    'name',
+    'target',
+    'clients',
+    'sustained_trades_per_sec',
+    'sustained_messages_per_sec',
+    'first_fail_trades_per_sec',
+    'first_fail_reason',
+    'common_messages_per_sec',
+    'cpu_ms_per_1k',
+    'curve_seconds',
+  ]);
+  for (const name of new Set(curves.map((row) => row.name))) {
+    const rowOf = (target) => curves.find((row) => row.name === name && row.target === target);
+    for (const other of ['raw-ws', 'naive']) {
+      const ratios = rowOf(other)?.gateway_over_this;
+      if (!ratios) continue;
+      const unbounded = ['gateway', other].filter(
+        (target) => rowOf(target).first_fail_trades_per_sec === null,
+      );
+      console.log(
+        `${name}: gateway/${other}: highest sustained ${ratios.sustained_messages_per_sec}` +
+          (unbounded.length ? ` (${unbounded.join(' and ')} never failed: a bound)` : '') +
+          `, CPU per 1,000 delivered at the common rate ${ratios.cpu_ms_per_1k}`,
+      );
+    }
+  }
 }
 const onRedis = scenarios.filter((row) => row.redis_cpu_pct !== undefined);
 if (onRedis.length > 0) {
