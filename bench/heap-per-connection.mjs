@@ -14,6 +14,8 @@ import { join } from 'node:path';
 
 const CONNECTIONS = Number(process.argv[2] ?? 2000);
 const FACE = process.argv[3] ?? 'json';
+/** A constructor name: prints what holds the first few objects of it (`RETAINERS=IncomingMessage`). */
+const RETAINERS = process.env.RETAINERS;
 if (!['json', 'socket.io'].includes(FACE)) throw new Error(`face: json or socket.io, not ${FACE}`);
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,15 +124,33 @@ function kinds(file) {
     const [offset, scriptId, line, column] = heap.locations.slice(i, i + 4);
     places.set(offset, [scriptId, line + 1, column]);
   }
+  if (RETAINERS)
+    printRetainers(heap, RETAINERS, {
+      nodeSize,
+      edgeSize,
+      type,
+      name,
+      edgeType,
+      edgeName,
+      toNode,
+      edgeCount,
+      node_types,
+      edge_types,
+    });
   const result = new Map();
   for (let offset = 0; offset < heap.nodes.length; offset += nodeSize) {
     const kind = node_types[0][heap.nodes[offset + type]];
     let label = heap.strings[heap.nodes[offset + name]];
     if (kind.endsWith('string') || kind === 'number') label = '';
     if (kind === 'closure') {
-      const place = places.get(offset);
-      const where = place ? `${scriptOf(offset / nodeSize, place[0])}:${place[1]}:${place[2]}` : '';
-      label = `${label || '(anonymous)'} ${where}`;
+      // A bound function is named by what it binds (`fn.bind(this)` per connection).
+      const bound =
+        label === 'native_bind' ? follow(offset / nodeSize, 'bound_function') : undefined;
+      const at = bound === undefined ? offset : bound * nodeSize;
+      const place = places.get(at);
+      const where = place ? `${scriptOf(at / nodeSize, place[0])}:${place[1]}:${place[2]}` : '';
+      const target = bound === undefined ? label : `bound ${heap.strings[heap.nodes[at + name]]}`;
+      label = `${target || '(anonymous)'} ${where}`;
     }
     const key = `${kind} ${label}`.slice(0, 110);
     const entry = result.get(key) ?? { count: 0, bytes: 0 };
@@ -139,6 +159,47 @@ function kinds(file) {
     result.set(key, entry);
   }
   return result;
+}
+
+/** The chains of references that keep three objects named `wanted` alive, five links deep. */
+function printRetainers(heap, wanted, f) {
+  const nodes = heap.nodes.length / f.nodeSize;
+  const retainers = Array.from({ length: nodes }, () => []);
+  for (let node = 0, edge = 0; node < nodes; node++) {
+    for (let k = 0; k < heap.nodes[node * f.nodeSize + f.edgeCount]; k++, edge += f.edgeSize) {
+      const kind = f.edge_types[0][heap.edges[edge + f.edgeType]];
+      if (kind === 'weak') continue;
+      const label =
+        kind === 'element' || kind === 'hidden'
+          ? `[${heap.edges[edge + f.edgeName]}]`
+          : heap.strings[heap.edges[edge + f.edgeName]];
+      retainers[heap.edges[edge + f.toNode] / f.nodeSize].push([node, label]);
+    }
+  }
+  const nameOf = (node) =>
+    `${f.node_types[0][heap.nodes[node * f.nodeSize + f.type]]} ${heap.strings[heap.nodes[node * f.nodeSize + f.name]]}`.slice(
+      0,
+      60,
+    );
+  let shown = 0;
+  let seenOfName = 0;
+  for (let node = 0; node < nodes && shown < 2; node++) {
+    if (heap.strings[heap.nodes[node * f.nodeSize + f.name]] !== wanted) continue;
+    if (f.node_types[0][heap.nodes[node * f.nodeSize + f.type]] !== 'object') continue;
+    // The first few are prototypes and the like; the connections' come later.
+    if (++seenOfName <= 10) continue;
+    shown++;
+    console.log(`what holds ${nameOf(node)}:`);
+    const walk = (at, depth, seen) => {
+      if (depth === 5) return;
+      for (const [from, label] of retainers[at].slice(0, 4)) {
+        if (seen.has(from)) continue;
+        console.log(`${'  '.repeat(depth + 1)}<- .${label} of ${nameOf(from)}`);
+        walk(from, depth + 1, new Set([...seen, from]));
+      }
+    };
+    walk(node, 0, new Set([node]));
+  }
 }
 
 const empty = kinds(await snapshot());

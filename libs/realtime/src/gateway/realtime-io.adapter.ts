@@ -7,6 +7,7 @@ import { ServerEvent } from '../events/protocol-events.js';
 import { useFastWrites, type EngineConnection } from './engine-writes.js';
 import { JSON_TRANSPORT } from '../json-endpoint/json-frames.js';
 import { errorReply } from './realtime-exception.filter.js';
+import { releaseUpgradeRequest } from './upgrade-request.js';
 
 type Transform = (result: unknown) => Observable<unknown>;
 
@@ -124,7 +125,10 @@ export class RealtimeIoAdapter extends IoAdapter {
     // Auth and limits read the handshake before this point; it keeps headers, query and auth.
     conn.request = null;
     // A plain-WebSocket connection writes its own frames (json-endpoint/).
-    if (conn.transport.name !== JSON_TRANSPORT) useFastWrites(conn);
+    if (conn.transport.name === JSON_TRANSPORT) return;
+    useFastWrites(conn);
+    if (conn.transport.name === 'websocket') releaseUpgradeRequest(conn);
+    else conn.once('upgrade', () => releaseUpgradeRequest(conn));
   }
 
   private listenerFor(message: string): (this: BoundSocket, ...args: unknown[]) => void {

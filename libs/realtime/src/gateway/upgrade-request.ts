@@ -1,0 +1,31 @@
+import type { EngineConnection } from './engine-writes.js';
+
+/** What a `once` listener is: Node keeps the listener it wraps on the wrapper. */
+type Listener = ((...args: unknown[]) => void) & { listener?: (...args: unknown[]) => void };
+
+interface UpgradedStream {
+  rawListeners(event: 'close'): Listener[];
+  removeListener(event: 'close', listener: Listener): unknown;
+}
+
+/**
+ * Engine.IO answers each WebSocket upgrade with a stand-in response that keeps the upgrade's
+ * HTTP request, and leaves a `close` listener on the TCP socket that keeps that response: the
+ * whole request (headers twice over, query, streams state) lives as long as the connection,
+ * though the handshake has copied what the gateway reads (measured with
+ * bench/heap-per-connection.mjs). The listener only tells middlewares that watch a
+ * response's end; after the upgrade nothing does, so it goes. Found by its source, so a
+ * version of Engine.IO without it is left as it is.
+ */
+export function releaseUpgradeRequest(conn: EngineConnection): void {
+  const stream = conn.transport.socket?._socket as unknown as UpgradedStream | undefined;
+  if (typeof stream?.rawListeners !== 'function') return;
+  for (const wrapper of stream.rawListeners('close')) {
+    const listener = wrapper.listener ?? wrapper;
+    if (RESPONSE_CLOSE.test(Function.prototype.toString.call(listener)))
+      stream.removeListener('close', wrapper);
+  }
+}
+
+/** Engine.IO's `socket.once("close", () => this.emit("close"))` in WebSocketResponse. */
+const RESPONSE_CLOSE = /^\(\)\s*=>\s*this\.emit\("close"\)$/;
