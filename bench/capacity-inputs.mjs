@@ -12,7 +12,10 @@
 //   3. receive: two built gateways on that Redis, trades (100 symbols), orderbook.update
 //               (100 books of 20 levels a side) and order.created (10,000 users) posted to A in requests of 1, 20 and 500 events; B has no
 //               client at all: B's CPU per event is what every instance pays for every event
-//               of the cluster (the bus tax), A's is the entry instance's.
+//               of the cluster (the bus tax), A's is the entry instance's;
+//   4. slots:   the connection limits' slots (RedisSlots, from dist): Redis's CPU per slot
+//               taken (one EVAL a connection and key: its address, its user) and per key
+//               refreshed (ZADD and PEXPIRE, every key every 10 s by default).
 // Writes bench/results/capacity-inputs-<date>.json (ignored by git) and prints the tables.
 // Run after `npm run build`, on a quiet machine (CPU is read from /proc in 10 ms ticks):
 //   node bench/capacity-inputs.mjs [--only=fanout,script,receive] [--scale=1]
@@ -23,6 +26,7 @@ import { cpus } from 'node:os';
 import { createClient } from 'redis';
 import { RealtimeCatalogue } from '../dist/libs/realtime/src/events/realtime-catalogue.js';
 import { eventRoom } from '../dist/libs/realtime/src/events/rooms.js';
+import { MemorySlots, RedisSlots } from '../dist/libs/realtime/src/limits/connection-slots.js';
 import { RedisRoomStreams } from '../dist/libs/realtime/src/recovery/redis-room-streams.js';
 
 const args = Object.fromEntries(
@@ -31,7 +35,7 @@ const args = Object.fromEntries(
     .filter((a) => a.startsWith('--'))
     .map((a) => a.slice(2).split('=')),
 );
-const ONLY = args.only ? args.only.split(',') : ['fanout', 'script', 'receive'];
+const ONLY = args.only ? args.only.split(',') : ['fanout', 'script', 'receive', 'slots'];
 const SCALE = Number(args.scale ?? 1);
 const KEY = 'bench-publish-key-0123456789';
 const SYMBOLS = 100;
@@ -414,6 +418,49 @@ async function receive(redis, kind, batch, events) {
   }
 }
 
+/** 4. `keys` slots taken (one holder each, as one address or one user), then refreshed. */
+async function slots(redis, keys) {
+  await redis.reset();
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  // A lifetime long enough that the heartbeat never runs by itself here.
+  const slots = new RedisSlots(client, new MemorySlots(), 'bench:slots:', 3_600_000);
+  const take = async (from, to) => {
+    for (let start = from; start < to; start += 500) {
+      const chunk = [];
+      for (let i = start; i < Math.min(to, start + 500); i++)
+        chunk.push(slots.take(`ip:10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `c${i}`, 10));
+      if ((await Promise.all(chunk)).includes(false)) throw new Error('a slot was refused');
+    }
+  };
+  await take(0, 2000);
+  let before = redis.cpuSeconds();
+  let started = Date.now();
+  await take(2000, 2000 + keys);
+  const takeSeconds = (Date.now() - started) / 1000;
+  const takeCpu = redis.cpuSeconds() - before;
+  // Refreshes are sent without waiting (as the heartbeat does); PING answers after them.
+  const refreshes = 3;
+  before = redis.cpuSeconds();
+  started = Date.now();
+  for (let i = 0; i < refreshes; i++) {
+    slots.refresh();
+    await client.ping();
+  }
+  const refreshSeconds = (Date.now() - started) / 1000;
+  const refreshCpu = redis.cpuSeconds() - before;
+  slots.dispose();
+  await client.quit();
+  const refreshed = refreshes * (keys + 2000);
+  return {
+    keys,
+    takes_per_sec: Math.round(keys / takeSeconds),
+    redis_us_per_take: round((takeCpu * 1e6) / keys),
+    key_refreshes_per_sec: Math.round(refreshed / refreshSeconds),
+    redis_us_per_key_refresh: round((refreshCpu * 1e6) / refreshed),
+  };
+}
+
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
@@ -476,6 +523,11 @@ try {
     results.receive = { rows };
     console.log('\n3. Two gateways: A takes the events in, B (no clients) only receives');
     console.table(rows);
+  }
+  if (ONLY.includes('slots')) {
+    results.slots = await slots(redis, Math.round(30_000 * SCALE));
+    console.log('\n4. Connection slots: one EVAL per slot taken, ZADD + PEXPIRE per key refreshed');
+    console.table([results.slots]);
   }
 } finally {
   await redis.stop();

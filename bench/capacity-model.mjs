@@ -26,6 +26,8 @@ const PROFILE = {
   symbols: 1000,
   /** Public rooms (symbol × channel) one connection subscribes to, on average. */
   roomsPerConnection: 2,
+  /** Share of the public events that are order-book updates (the rest: trades, tickers). */
+  bookShare: 0.7,
   /** Public rooms a symbol has (trades, orderbook, ticker, klines): events spread over them. */
   roomsPerSymbol: 3,
   /** Connections of one user (tabs, devices): each gets the user's private events. */
@@ -34,6 +36,12 @@ const PROFILE = {
   signedInShare: 0.5,
   /** Events that share one turn of the entry instance's loop, so one script call and one PUBLISH. */
   eventsPerCall: 20,
+  /** Distinct client addresses per connection (1: none share; NAT and mobile carriers share). */
+  addressesPerConnection: 0.8,
+  /** Mean life of a connection, s: new connections a second are `connections / this`. */
+  connectionLifeSec: 1800,
+  /** CONNECTION_SLOT_LIFETIME_MS: every slot key is refreshed every third of it. */
+  slotLifetimeMs: 30_000,
   /** `--bus=sharded`: public events a script call (one symbol group's of a turn). Assumption. */
   shardedEventsPerCall: 5,
   /** `--bus=sharded`: user groups (hash tags, so channels and keys) private events spread over. */
@@ -81,17 +89,34 @@ const COSTS = {
   deliveryBurstUs: 5.6,
   /** Gateway CPU µs per private event delivered to one connection, end to end on one instance. */
   privateEventUs: 54,
-  /** Every instance's CPU µs per event it receives from the cluster channel, no subscriber. */
-  receiveUs: { 1: 120, 20: 15, 500: 10 },
-  /** The entry instance's CPU µs per event taken in over HTTP (validation, script call). */
-  entryUs: { 1: 920, 20: 40, 500: 20 },
+  /**
+   * Every instance's CPU µs per event it receives from the cluster channel with no member to
+   * deliver it to, by events a batch: trades, order-book updates (the book kept and its
+   * checksum), private orders. Run of 2026-12-03 07:48 (two others within the ranges of
+   * docs/CAPACITY.md).
+   */
+  receiveUs: {
+    trade: { 1: 58, 20: 6.75, 500: 2.5 },
+    book: { 1: 64, 20: 18.5, 500: 8.5 },
+    private: { 1: 44, 20: 7, 500: 3 },
+  },
+  /** The entry instance's CPU µs per event taken in over HTTP in requests of that many. */
+  entryUs: {
+    trade: { 1: 374, 20: 38, 500: 8 },
+    book: { 1: 326, 20: 55.25, 500: 14 },
+    private: { 1: 294, 20: 37.25, 500: 11.75 },
+  },
   /** Redis process CPU µs per event positioned (script, XADD, one PUBLISH to one subscriber). */
-  redisUsPerEvent: { 1: 20, 10: 10, 100: 10, 500: 5 },
+  redisUsPerEvent: { 1: 23, 10: 7, 100: 7, 500: 4 },
   /** Bytes of the stream channel per event (batch header, offsets, `[event, data]` JSON). */
-  streamBytesPerEvent: { 1: 182, 10: 158, 100: 157, 500: 140 },
+  streamBytesPerEvent: { 1: 185.1, 10: 159.2, 100: 157.5, 500: 141.2 },
   /** Redis CPU per PUBLISH per extra subscriber: fixed µs, plus ns per byte of the message. */
-  publishPerSubscriberUs: 0.89,
-  publishPerSubscriberByteNs: 0.45,
+  publishPerSubscriberUs: 0.125,
+  publishPerSubscriberByteNs: 0.24,
+  /** Redis CPU µs per connection slot taken (one EVAL per connection and key). */
+  slotTakeUs: 7,
+  /** Redis CPU µs per slot key refreshed (ZADD + PEXPIRE). */
+  slotRefreshUs: 2.5,
 };
 
 const SOURCES = {
@@ -103,12 +128,15 @@ const SOURCES = {
     'README Performance, full run: `fanout-burst` gateway (batched) 84 % at 149,937 delivered/s',
   privateEventUs:
     'README Performance, full run: `private` gateway 27 % at 4,999 events/s to 10,000 users, one instance, HTTP entry included',
-  receiveUs: 'bench/capacity-inputs.mjs part 3 (receive_us_per_event, B with no clients)',
-  entryUs: 'bench/capacity-inputs.mjs part 3 (entry_us_per_event, A, HTTP ingress)',
+  receiveUs:
+    'bench/capacity-inputs.mjs part 3 (receive_us_per_event: B, no clients; trade, orderbook.update, order.created)',
+  entryUs: 'bench/capacity-inputs.mjs part 3 (entry_us_per_event: A, HTTP ingress)',
   redisUsPerEvent: 'bench/capacity-inputs.mjs part 2 (redis_us_per_event)',
   streamBytesPerEvent: 'bench/capacity-inputs.mjs part 2 (stream_bytes_per_event)',
   publishPerSubscriberUs: 'bench/capacity-inputs.mjs part 1 (fit.per_subscriber_us)',
   publishPerSubscriberByteNs: 'bench/capacity-inputs.mjs part 1 (fit.per_subscriber_byte_ns)',
+  slotTakeUs: 'bench/capacity-inputs.mjs part 4 (redis_us_per_take)',
+  slotRefreshUs: 'bench/capacity-inputs.mjs part 4 (redis_us_per_key_refresh)',
 };
 
 const args = Object.fromEntries(
@@ -140,16 +168,20 @@ function loadInputs(file) {
     }
     SOURCES.redisUsPerEvent = SOURCES.streamBytesPerEvent = from;
   }
+  if (run.slots) {
+    COSTS.slotTakeUs = run.slots.redis_us_per_take;
+    COSTS.slotRefreshUs = run.slots.redis_us_per_key_refresh;
+    SOURCES.slotTakeUs = SOURCES.slotRefreshUs = from;
+  }
   if (run.receive) {
-    // The model's events are mostly public: trades' rows, the private rows' where higher.
-    COSTS.receiveUs = {};
-    COSTS.entryUs = {};
+    const kinds = { trade: 'trade', 'orderbook.update': 'book', 'order.created': 'private' };
+    COSTS.receiveUs = { trade: {}, book: {}, private: {} };
+    COSTS.entryUs = { trade: {}, book: {}, private: {} };
     for (const r of run.receive.rows) {
-      const n = r.events_per_request;
-      COSTS.receiveUs[n] = Math.max(COSTS.receiveUs[n] ?? 0, r.receive_us_per_event);
-      COSTS.entryUs[n] = Math.max(COSTS.entryUs[n] ?? 0, r.entry_us_per_event);
+      COSTS.receiveUs[kinds[r.event]][r.events_per_request] = r.receive_us_per_event;
+      COSTS.entryUs[kinds[r.event]][r.events_per_request] = r.entry_us_per_event;
     }
-    SOURCES.receiveUs = SOURCES.entryUs = `${from}, the higher of trade and order.created`;
+    SOURCES.receiveUs = SOURCES.entryUs = from;
   }
 }
 
@@ -194,15 +226,27 @@ export function model(p, inst, redis, costs, bus = 'single') {
   // Sharded, a script call holds one group's events (one hash slot): fewer a call.
   const bPublic = bus === 'single' ? b : p.shardedEventsPerCall;
   const bPrivate = bus === 'single' ? b : 1;
-  const receiveUs = atBatch(costs.receiveUs, b);
-  const entryUs = atBatch(costs.entryUs, b);
+  // Per event of the profile's mix: public ones are order-book updates or trades.
+  const mix = (table, n) =>
+    (1 - p.privateShare) *
+      (p.bookShare * atBatch(table.book, n) + (1 - p.bookShare) * atBatch(table.trade, n)) +
+    p.privateShare * atBatch(table.private, n);
+  const publicOnly = (table, n) =>
+    p.bookShare * atBatch(table.book, n) + (1 - p.bookShare) * atBatch(table.trade, n);
+  const receiveUs = mix(costs.receiveUs, b);
+  const receivePublicUs = publicOnly(costs.receiveUs, b);
+  const receivePrivateUs = atBatch(costs.receiveUs.private, b);
+  const entryUs = mix(costs.entryUs, b);
   const bytesPerEvent = atBatch(costs.streamBytesPerEvent, b);
   // A member gets a public message one by one (`deliveryUs`) unless its room has several a
   // turn (about a millisecond under load), when they leave in one write (`deliveryBurstUs`).
   const eventsPerRoomTurn = publicEvents / publicRooms / 1000;
   const publicUs = eventsPerRoomTurn >= 1 ? costs.deliveryBurstUs : costs.deliveryUs;
   // A private event's delivery: the end-to-end figure less what its entry cost.
-  const privateUs = Math.max(costs.deliveryUs, costs.privateEventUs - entryUs);
+  const privateUs = Math.max(
+    costs.deliveryUs,
+    costs.privateEventUs - atBatch(costs.entryUs.private, b),
+  );
 
   // What one instance of K receives from the bus, whatever its connections. Today: every
   // event. Sharded: the public events of the symbol groups its members need (every group,
@@ -210,10 +254,9 @@ export function model(p, inst, redis, costs, bus = 'single') {
   // user groups its signed-in connections belong to.
   const privateGroupShare = (K) =>
     1 - (1 - 1 / p.userGroups) ** ((p.connections * p.signedInShare) / K);
-  const receivedPerInstance = (K) =>
-    bus === 'single'
-      ? E
-      : publicEvents * p.publicGroupsReceivedShare + privateEvents * privateGroupShare(K);
+  const publicReceived = () => (bus === 'single' ? 1 : p.publicGroupsReceivedShare) * publicEvents;
+  const privateReceived = (K) => (bus === 'single' ? 1 : privateGroupShare(K)) * privateEvents;
+  const receivedPerInstance = (K) => publicReceived() + privateReceived(K);
 
   // Instances: memory; the work (entry, delivery) shared out; the bus tax on every one.
   const memoryK = Math.max(
@@ -223,7 +266,8 @@ export function model(p, inst, redis, costs, bus = 'single') {
   const workUs = E * entryUs + publicDeliveries * publicUs + privateDeliveries * privateUs;
   // The instances the work alone needs, as if the bus cost nothing: a lower bound.
   const workK = Math.max(memoryK, Math.ceil(workUs / 1e6 / inst.cpuBudget));
-  const busCpu = (K) => (receivedPerInstance(K) * receiveUs) / 1e6;
+  const busCpu = (K) =>
+    (publicReceived() * receivePublicUs + privateReceived(K) * receivePrivateUs) / 1e6;
   const cpuAt = (K) => busCpu(K) + workUs / 1e6 / K;
   let K = workK;
   let feasible = true;
@@ -260,6 +304,14 @@ export function model(p, inst, redis, costs, bus = 'single') {
         (costs.publishPerSubscriberUs + (bytesPerCall * costs.publishPerSubscriberByteNs) / 1000);
     redisOut += callsHere * subscribers * bytesPerCall;
   }
+  // The connection limits' slots: a key per address and per user, on the same Redis today
+  // (one client, not a cluster client); refreshed every third of their lifetime, taken at
+  // every new connection.
+  const slotKeys = p.connections * p.addressesPerConnection + users;
+  const slotCpuUs =
+    ((slotKeys * 3000) / p.slotLifetimeMs) * costs.slotRefreshUs +
+    (p.connections / p.connectionLifeSec) * 2 * costs.slotTakeUs;
+  redisCpuUs += slotCpuUs;
   const redisCpuPerShard = redisCpuUs / 1e6 / shards;
   const redisOutPerShard = redisOut / shards;
 
@@ -310,6 +362,8 @@ export function model(p, inst, redis, costs, bus = 'single') {
       in_mb_per_sec: round((E * bytesPerEvent) / 1e6),
       out_mb_per_sec_per_shard: round(redisOutPerShard / 1e6),
       cpu_cores_per_shard: round(redisCpuPerShard, 3),
+      of_which_connection_slots: round(slotCpuUs / 1e6 / shards, 3),
+      slot_keys: Math.round(slotKeys),
     },
     limits: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, round(v, 3)])),
     bottleneck: { resource: bottleneck[0], use_of_budget: round(bottleneck[1], 2) },
@@ -339,7 +393,7 @@ export function saturation(p, inst, redis, costs, bus, key = 'events') {
       out[resource] = 0;
       continue;
     }
-    while (hi / lo > 1.01) {
+    while (hi / lo > 1.001) {
       const mid = Math.sqrt(lo * hi);
       if (use(mid) > 1) hi = mid;
       else lo = mid;
