@@ -7,7 +7,11 @@
 // costs with that run's. Anything not measured is marked `assumption` and printed as such.
 //
 //   node bench/capacity-model.mjs [--set=connections=1000000,events=100000,...] [--inputs=file]
+//                                 [--harness=bench/results/latest.json]
 //                                 [--bus=single|sharded] [--json] [--sweep]
+//
+// `--harness` takes the delivery and memory rows (fanout, fanout-burst batched, private,
+// idle or capacity of the `gateway` target) from a results file of `npm run bench`.
 //
 // `--set` takes any key of PROFILE, INSTANCE, REDIS or COSTS below. `--bus=sharded` models
 // the change docs/CAPACITY.md proposes (channels by symbol group and by user, spread over
@@ -183,6 +187,38 @@ function loadInputs(file) {
     }
     SOURCES.receiveUs = SOURCES.entryUs = from;
   }
+}
+
+/**
+ * Replaces the delivery and memory rows with a harness results file's (`npm run bench`:
+ * bench/results/latest.json), from the `gateway` target's rows where the run has them.
+ */
+function loadHarness(file) {
+  if (!existsSync(file)) throw new Error(`no such results file: ${file}`);
+  const run = JSON.parse(readFileSync(file, 'utf8'));
+  const from = `${file} (${run.date}, ${run.mode})`;
+  const rowOf = (name, target) =>
+    run.scenarios.find((r) => r.name === name && r.target === target && r.cpu_ms_per_1k);
+  const fanout = rowOf('fanout', 'gateway');
+  if (fanout) [COSTS.deliveryUs, SOURCES.deliveryUs] = [fanout.cpu_ms_per_1k, `${from} fanout`];
+  const burst = rowOf('fanout-burst', 'gateway (batched)');
+  if (burst)
+    [COSTS.deliveryBurstUs, SOURCES.deliveryBurstUs] = [
+      burst.cpu_ms_per_1k,
+      `${from} fanout-burst`,
+    ];
+  const priv = rowOf('private', 'gateway');
+  if (priv)
+    [COSTS.privateEventUs, SOURCES.privateEventUs] = [priv.cpu_ms_per_1k, `${from} private`];
+  const idle = run.scenarios.find(
+    (r) =>
+      ['capacity', 'idle'].includes(r.name) && r.target.startsWith('gateway') && r.rss_per_conn_kb,
+  );
+  if (idle)
+    [COSTS.rssPerConnectionKb, SOURCES.rssPerConnectionKb] = [
+      idle.rss_per_conn_kb,
+      `${from} ${idle.name} ${idle.target}`,
+    ];
 }
 
 /** A per-batch-size cost at `n` events a call: interpolated in log(n) between measured sizes. */
@@ -426,6 +462,7 @@ function sweep(bus) {
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   if (args.inputs) loadInputs(args.inputs);
+  if (args.harness) loadHarness(args.harness);
   if (args.set) applySet(args.set);
   const bus = args.bus === 'sharded' ? 'sharded' : 'single';
   const result = model(PROFILE, INSTANCE, REDIS, COSTS, bus);
