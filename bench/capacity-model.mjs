@@ -412,21 +412,25 @@ const REDIS_CPU = 'Redis CPU (one thread per shard)';
 const REDIS_NET = 'Redis outbound bandwidth (per shard)';
 
 /**
- * Each resource's saturation point: the largest `key` (events, or connections) at which it
- * stays within its budget, everything else as given (bisection; each limit grows with both).
+ * Each resource's saturation point: the lowest `key` (events, or connections) at which it
+ * passes its budget, everything else as given (null: not below 10^9; 0: already at 1). Found
+ * by stepping up 2 % at a time, then bisecting: the use is not monotonic everywhere (near the
+ * bus's own limit the instances, and so Redis's fan-out, grow without bound, and past it the
+ * model falls back to the instances the work alone needs).
  */
 export function saturation(p, inst, redis, costs, bus, key = 'events') {
   const out = {};
   for (const resource of [BUS_CPU, BUS_NET, REDIS_CPU, REDIS_NET]) {
     const use = (x) => model({ ...p, [key]: x }, inst, redis, costs, bus).limits[resource];
-    let lo = 1;
-    let hi = 1e9;
-    if (use(hi) <= 1) {
-      out[resource] = null;
+    if (use(1) > 1) {
+      out[resource] = 0;
       continue;
     }
-    if (use(lo) > 1) {
-      out[resource] = 0;
+    let lo = 1;
+    let hi = 1;
+    while (hi < 1e9 && use(hi) <= 1) [lo, hi] = [hi, hi * 1.02];
+    if (hi >= 1e9) {
+      out[resource] = null;
       continue;
     }
     while (hi / lo > 1.001) {
