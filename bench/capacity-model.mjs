@@ -342,11 +342,11 @@ export function model(p, inst, redis, costs, bus = 'single') {
   }
   // The connection limits' slots: a key per address and per user, on the same Redis today
   // (one client, not a cluster client); refreshed every third of their lifetime, taken at
-  // every new connection.
+  // every new connection (its address's, and its user's when signed in).
   const slotKeys = p.connections * p.addressesPerConnection + users;
   const slotCpuUs =
     ((slotKeys * 3000) / p.slotLifetimeMs) * costs.slotRefreshUs +
-    (p.connections / p.connectionLifeSec) * 2 * costs.slotTakeUs;
+    (p.connections / p.connectionLifeSec) * (1 + p.signedInShare) * costs.slotTakeUs;
   redisCpuUs += slotCpuUs;
   const redisCpuPerShard = redisCpuUs / 1e6 / shards;
   const redisOutPerShard = redisOut / shards;
