@@ -829,6 +829,10 @@ class CurveSession {
     const first = this.nextTrade;
     let refused;
     const cpuBefore = server.cpuSeconds();
+    // The load workers' and this process's CPU too: which of them ran out first.
+    const loadCpu = () => load.workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.pid), 0);
+    const loadCpuBefore = loadCpu();
+    const harnessBefore = process.cpuUsage();
     const { published, elapsed } = await publishFor(
       rate,
       seconds,
@@ -840,6 +844,8 @@ class CurveSession {
       },
     );
     const cpu = server.cpuSeconds() - cpuBefore;
+    const workersCpu = loadCpu() - loadCpuBefore;
+    const harness = process.cpuUsage(harnessBefore);
     this.nextTrade += published;
     await sleep(2000);
     const latencies = (await load.report()).flatMap((r) => r.latencies);
@@ -867,13 +873,16 @@ class CurveSession {
       p999_ms,
       cpu_pct: Math.round((cpu / elapsed) * 100),
       cpu_ms_per_1k: latencies.length ? Number(((cpu * 1e6) / latencies.length).toFixed(2)) : null,
+      load_cpu_pct: Math.round((workersCpu / elapsed) * 100),
+      harness_cpu_pct: Math.round(((harness.user + harness.system) / 1e6 / elapsed) * 100),
       pass: reasons.length === 0,
       overloaded: Boolean(refused) || tookIn < 0.98 || delivered_ratio < 0.99,
       ...(reasons.length ? { fail: reasons.join(', ') } : {}),
     };
     console.error(
       `  ${this.scenario} ${this.label} ${why}: ${rate} trades/s (${result.offered_messages_per_sec} messages/s): ` +
-        `delivered ${delivered_ratio}, p99 ${p99_ms} ms, CPU ${result.cpu_pct} %, ` +
+        `delivered ${delivered_ratio}, p99 ${p99_ms} ms, CPU ${result.cpu_pct} % ` +
+        `(load ${result.load_cpu_pct} %, harness ${result.harness_cpu_pct} %), ` +
         `${result.cpu_ms_per_1k} ms/1k: ${result.pass ? 'pass' : `FAIL (${result.fail})`}`,
     );
     return result;
