@@ -19,11 +19,11 @@
 // Writes bench/results/capacity-inputs-<date>.json (ignored by git) and prints the tables.
 // Run after `npm run build`, on a quiet machine (CPU is read from /proc in 10 ms ticks):
 //   node bench/capacity-inputs.mjs [--only=fanout,script,receive] [--scale=1]
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { createClient } from 'redis';
+import { ownCpuSeconds, startGateway, startRedis, turn, waitFor } from './bench-support.mjs';
 import { RealtimeCatalogue } from '../dist/libs/realtime/src/events/realtime-catalogue.js';
 import { eventRoom } from '../dist/libs/realtime/src/events/rooms.js';
 import { MemorySlots, RedisSlots } from '../dist/libs/realtime/src/limits/connection-slots.js';
@@ -41,66 +41,7 @@ const KEY = 'bench-publish-key-0123456789';
 const SYMBOLS = 100;
 const USERS = 10_000;
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-async function waitFor(check, what, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-const cpuSecondsOf = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(stat[11]) + Number(stat[12])) / 100;
-};
-const ownCpuSeconds = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
 const round = (value, digits = 2) => Number(value.toFixed(digits));
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const admin = createClient({ url, socket: { reconnectStrategy: false } });
-  admin.on('error', () => undefined);
-  await waitFor(
-    () =>
-      admin.connect().then(
-        () => true,
-        () => false,
-      ),
-    `redis-server on ${port}`,
-    10_000,
-  );
-  return {
-    url,
-    port,
-    admin,
-    cpuSeconds: () => cpuSecondsOf(child.pid),
-    async reset() {
-      await admin.sendCommand(['FLUSHDB']);
-      await admin.sendCommand(['CONFIG', 'RESETSTAT']);
-    },
-    async stop() {
-      await admin.quit().catch(() => undefined);
-      child.kill('SIGKILL');
-    },
-  };
-}
 
 /** A subscriber that discards what it gets and counts the bytes: one raw socket. */
 function rawSubscriber(port, channel) {
@@ -313,38 +254,14 @@ async function metric(url, prefix, label) {
 }
 
 async function gateway(env) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/apps/gateway/src/main.js'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLISH_API_KEY: KEY,
-      LOG_LEVEL: 'error',
-      TICKER_CONFLATION_MS: '0',
-      ...env,
-    },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => (await fetch(`${url}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
-    'readiness',
-  );
+  const started = await startGateway(env, KEY);
+  const { url } = started;
   return {
-    url,
-    cpuSeconds: () => cpuSecondsOf(child.pid),
+    ...started,
     /** Events this instance took from the cluster channel (`realtime_events_in_total`). */
     clusterEventsIn: () => metric(url, 'realtime_events_in_total{', 'ingress="cluster"'),
     /** Events this instance dropped (held-back order-book updates among them). */
     dropped: () => metric(url, 'realtime_events_dropped_total{', ''),
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
   };
 }
 

@@ -11,11 +11,9 @@
 // CPU is per 1,000 messages: this process's or the gateway's, and Redis's (its process, and
 // the script's own time from INFO commandstats). Run after `npm run build`:
 //   node bench/cluster-bus-cost.mjs [events=20000] [batch=500]
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { io } from 'socket.io-client';
+import { ownCpuSeconds, startGateway, startRedis, turn, waitFor } from './bench-support.mjs';
 import { RealtimeCatalogue } from '../dist/libs/realtime/src/events/realtime-catalogue.js';
 import { eventRoom } from '../dist/libs/realtime/src/events/rooms.js';
 import { RedisRoomStreams } from '../dist/libs/realtime/src/recovery/redis-room-streams.js';
@@ -31,33 +29,6 @@ const HISTORY = {
   off: { size: 0, ageMs: 0 },
 };
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-async function waitFor(check, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-const cpuSecondsOf = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(stat[11]) + Number(stat[12])) / 100;
-};
-const ownCpuSeconds = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
-
 function percentiles(latencies) {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -65,48 +36,6 @@ function percentiles(latencies) {
 }
 
 /** A Redis of this script's own, in memory only: `reset()` empties it (nothing else uses it). */
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const admin = createClient({ url, socket: { reconnectStrategy: false } });
-  admin.on('error', () => undefined);
-  await waitFor(
-    () =>
-      admin.connect().then(
-        () => true,
-        () => false,
-      ),
-    `redis-server on ${port}`,
-    10_000,
-  );
-  return {
-    url,
-    cpuSeconds: () => cpuSecondsOf(child.pid),
-    async reset() {
-      await admin.sendCommand(['FLUSHDB']);
-      await this.resetStats();
-    },
-    async resetStats() {
-      await admin.sendCommand(['CONFIG', 'RESETSTAT']);
-    },
-    /** The positioning script's calls and time since the last reset. */
-    async script() {
-      const info = String(await admin.sendCommand(['INFO', 'commandstats']));
-      const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(info);
-      return match ? { calls: Number(match[1]), usec: Number(match[2]) } : { calls: 0, usec: 0 };
-    },
-    async stop() {
-      await admin.quit().catch(() => undefined);
-      child.kill('SIGKILL');
-    },
-  };
-}
-
 /** Columns every row shares: throughput, latency, CPU per 1,000 messages, the script's time. */
 function row({ seconds, latencies, cpu, redisCpu, script, extra = {} }) {
   const perThousand = (value) => Number(((value * 1e6) / EVENTS).toFixed(2));
@@ -195,44 +124,7 @@ async function streamsAlone(redis, { shape, history }) {
   });
 }
 
-async function gateway(env) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
-      'dist/apps/gateway/src/main.js',
-    ],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLISH_API_KEY: KEY,
-        LOG_LEVEL: 'error',
-        TICKER_CONFLATION_MS: '0',
-        ...env,
-      },
-      stdio: 'ignore',
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => (await fetch(`${url}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
-    'readiness',
-  );
-  return {
-    url,
-    cpuSeconds: () => cpuSecondsOf(child.pid),
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+const gateway = (env) => startGateway(env, KEY);
 
 async function receiver(url, symbol) {
   const socket = io(`${url}/ws`, { transports: ['websocket'], reconnection: false });

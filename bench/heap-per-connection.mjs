@@ -8,9 +8,9 @@
 //   node bench/heap-per-connection.mjs [connections=2000] [json|socket.io]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, sleep } from './bench-support.mjs';
 
 const CONNECTIONS = Number(process.argv[2] ?? 2000);
 const FACE = process.argv[3] ?? 'json';
@@ -18,14 +18,6 @@ const FACE = process.argv[3] ?? 'json';
 const RETAINERS = process.env.RETAINERS;
 if (!['json', 'socket.io'].includes(FACE)) throw new Error(`face: json or socket.io, not ${FACE}`);
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 const directory = mkdtempSync(join(tmpdir(), 'heap-per-connection-'));
 const port = await freePort();
