@@ -336,13 +336,9 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<RequestOutcome>((resolve) => {
       timer = setTimeout(() => {
+        // Settled first: a transport that rejects with the abort's reason answers later.
+        resolve(timedOutOutcome(method));
         controller.abort(new RequestTimedOut());
-        resolve({
-          failed: {
-            code: RealtimeErrorCode.Timeout,
-            message: `the backend did not answer within ${method.timeoutMs} ms`,
-          },
-        });
       }, method.timeoutMs);
     });
     const sent = this.transports
@@ -359,13 +355,7 @@ export class RequestRelay implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private failure(method: ResolvedMethod, error: unknown): RequestOutcome {
-    if (error instanceof RequestTimedOut)
-      return {
-        failed: {
-          code: RealtimeErrorCode.Timeout,
-          message: `the backend did not answer within ${method.timeoutMs} ms`,
-        },
-      };
+    if (error instanceof RequestTimedOut) return timedOutOutcome(method);
     if (error instanceof BackendUnavailable) {
       this.problems.record(`unavailable ${method.method}`, () => {
         return `The backend of ${method.method} is unavailable: ${error.message}`;
@@ -446,6 +436,15 @@ function refusalOf(outcome: RequestOutcome): { code: string; message: string } {
   return outcome.answered.ok
     ? { code: RealtimeErrorCode.Internal, message: 'internal error' }
     : outcome.answered.error;
+}
+
+function timedOutOutcome(method: ResolvedMethod): RequestOutcome {
+  return {
+    failed: {
+      code: RealtimeErrorCode.Timeout,
+      message: `the backend did not answer within ${method.timeoutMs} ms`,
+    },
+  };
 }
 
 /** The reason of a request's abort at its deadline. */
