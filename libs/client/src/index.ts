@@ -2,6 +2,13 @@ export * from './realtime-client.js';
 export * from './observable-value.js';
 export * from './order-book-sync.js';
 export {
+  BOOK_DEPTHS,
+  FEED_RATES,
+  type BookDepth,
+  type FeedRate,
+  type MarketFeed,
+} from './market-feed.js';
+export {
   positionOf,
   StreamPositions,
   type AnsweredRecovery,

@@ -9,6 +9,7 @@ import type {
   RealtimeEventName,
   RealtimeEventPayloads,
 } from '../../realtime/src/events/event-catalogue.js';
+import { FEED_FIELDS, sameFeed, type BookDepth, type FeedRate } from './market-feed.js';
 import { ObservableValue } from './observable-value.js';
 import { OrderBookSync, type StaleReason } from './order-book-sync.js';
 import {
@@ -33,12 +34,20 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'clo
 /**
  * A public channel per symbol: a built-in one or a host's. A keyed channel takes its key
  * under the key's own name: klines `interval`, a host's e.g. `chain`.
+ *
+ * `rate` and `depth` choose the room's feed, not the room: how often its messages come
+ * (`realtime`, the default, is every one; otherwise the latest per window, or trades in one
+ * `batch` per window) and, on `orderbook` only, how many levels of each side it holds. A
+ * connection has one subscription per room: subscribing again with another rate or depth
+ * switches it (the gateway replays the current state, then sends the new feed).
  */
 export type MarketSubscription = {
   channel: MarketChannel | (string & {});
   symbol: string;
   interval?: KlineInterval;
-} & { [keyField: string]: string | undefined };
+  rate?: FeedRate;
+  depth?: BookDepth;
+} & { [keyField: string]: string | number | undefined };
 /** A private channel of the signed-in user: `user.orders`, or a host's `user.*` channel. */
 export type PrivateSubscription = { channel: UserChannel | `user.${string}` };
 export type Subscription = MarketSubscription | PrivateSubscription;
@@ -176,7 +185,22 @@ export type SubscribeAnswer = Reply & {
   position?: StreamPosition;
   recovered?: boolean;
   reason?: RecoveryReason;
+  /** The feed, echoed: `rate` when not realtime, `depth` when given. */
+  rate?: FeedRate;
+  depth?: BookDepth;
+  /** The feed skips offsets (a rate, a partial book): the client tells no gap for a jump. */
+  conflated?: boolean;
 };
+
+/**
+ * What `orderBook(symbol, options)` follows: the feed (`rate`, `depth`: see
+ * `MarketSubscription`) and `maxDepth`, the levels kept per side of a whole book.
+ */
+export interface OrderBookOptions {
+  rate?: FeedRate;
+  depth?: BookDepth;
+  maxDepth?: number;
+}
 /** Any envelope off the wire: a keyed channel's key sits beside `symbol` under its own name. */
 type DeliveredEnvelope = CustomEventEnvelope & { readonly [keyField: string]: unknown };
 type Refusal = { ok: false; error: { code: string; message: string } };
@@ -191,17 +215,33 @@ const REQUEST_ACK_TIMEOUT_MS = 65_000;
 /** The field a keyed subscription names its key with (klines `interval`), if any. */
 function keyFieldOf(subscription: MarketSubscription): string | undefined {
   for (const field in subscription)
-    if (field !== 'channel' && field !== 'symbol' && subscription[field] !== undefined)
+    if (
+      field !== 'channel' &&
+      field !== 'symbol' &&
+      !FEED_FIELDS.has(field) &&
+      subscription[field] !== undefined
+    )
       return field;
   return undefined;
 }
 
-/** One room, one key: `channel[:SYMBOL[:key]]`, as `keyOfEnvelope` names it for delivery. */
+/**
+ * One room, one key: `channel[:SYMBOL[:key]]`, as `keyOfEnvelope` names it for delivery. The
+ * feed (`rate`, `depth`) is no part of it: it is one subscription whatever its feed.
+ */
 export function subscriptionKey(subscription: Subscription): string {
   if (!('symbol' in subscription)) return subscription.channel;
   const field = keyFieldOf(subscription);
   const room = `${subscription.channel}:${subscription.symbol.toUpperCase()}`;
   return field === undefined ? room : `${room}:${subscription[field]}`;
+}
+
+/** The subscription of `symbol`'s order book at `feed`: only the fields given (none: realtime, whole). */
+function bookSubscription(symbol: string, feed: OrderBookOptions = {}): MarketSubscription {
+  const subscription: MarketSubscription = { channel: 'orderbook', symbol };
+  if (feed.rate !== undefined) subscription.rate = feed.rate;
+  if (feed.depth !== undefined) subscription.depth = feed.depth;
+  return subscription;
 }
 
 /**
@@ -289,9 +329,13 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   /**
    * Subscribes; resolves on the gateway's answer (with the room's `position`), rejects with
    * its code. Kept across reconnects, and resumed after each from the last position received.
+   * Subscribing to a room again with another `rate` or `depth` switches its feed; the newest
+   * subscription is the one made again after a reconnect.
    */
   async subscribe(subscription: Subscription): Promise<SubscribeAnswer> {
     const key = subscriptionKey(subscription);
+    // A switch the gateway refuses leaves the subscription it had.
+    const previous = this.subscriptions.get(key);
     // Noted before asking: the room's messages follow the answer at once.
     const forgetKeyField = this.noteKeyField(subscription);
     this.subscriptions.set(key, subscription);
@@ -311,13 +355,17 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
         }
       }
     } catch (error) {
-      if (this.subscriptions.get(key) === subscription) this.subscriptions.delete(key);
-      this.positions.forget(key);
+      if (this.subscriptions.get(key) === subscription) {
+        if (previous) this.subscriptions.set(key, previous);
+        else this.subscriptions.delete(key);
+      }
+      if (!previous) this.positions.forget(key);
       forgetKeyField();
       throw error;
     }
   }
 
+  /** Ends the room's subscription, whatever its `rate` and `depth`. */
   async unsubscribe(subscription: Subscription): Promise<void> {
     const key = subscriptionKey(subscription);
     this.subscriptions.delete(key);
@@ -389,22 +437,35 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
   /**
    * A verified local order book for `symbol`: subscribes, applies snapshot and updates,
    * checks every checksum, and resubscribes by itself when the book cannot be trusted.
+   *
+   * `options`: the feed (`rate`, `depth`: a partial book of the top N levels) and `maxDepth`
+   * (levels kept per side of a whole book), or `maxDepth` alone. One book per symbol: called
+   * again with options of another feed, it switches the subscription, and the book starts
+   * over from the snapshot the gateway replays; called again with `maxDepth` or nothing, it
+   * returns the book as it is.
    */
-  orderBook(symbol: string, maxDepth = Infinity): OrderBookSync {
-    const existing = this.books.get(symbol);
-    if (existing) return existing;
-    const subscription: MarketSubscription = { channel: 'orderbook', symbol };
+  orderBook(symbol: string, options: OrderBookOptions | number = Infinity): OrderBookSync {
+    const feed = typeof options === 'number' ? undefined : options;
+    const wanted = bookSubscription(symbol, feed);
+    const existing = this.books.get(symbol.toUpperCase());
+    if (existing) {
+      const current = this.subscriptions.get(subscriptionKey(wanted)) as
+        MarketSubscription | undefined;
+      if (feed && (!current || !sameFeed(current, wanted)))
+        this.subscribe(wanted).catch(() => undefined);
+      return existing;
+    }
     const book = new OrderBookSync(
       symbol,
-      maxDepth,
-      (reason: StaleReason) => void this.resync(book, subscription, reason),
+      typeof options === 'number' ? { maxDepth: options } : options,
+      (reason: StaleReason) => void this.resync(book, reason),
     );
-    this.books.set(symbol, book);
+    this.books.set(symbol.toUpperCase(), book);
     this.on('orderbook.snapshot', (envelope) => book.apply(envelope));
     this.on('orderbook.update', (envelope) => book.apply(envelope));
     // Answered or not, nothing awaits it: a subscribe cut off by close() must not surface as an
     // unhandled rejection (the page closes its client when the user signs in).
-    this.subscribe(subscription).catch(() => undefined);
+    this.subscribe(wanted).catch(() => undefined);
     return book;
   }
 
@@ -461,6 +522,8 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
       'symbol' in subscription ? 'subscribe' : 'subscribe.private',
       since ? { ...subscription, since } : subscription,
       (answer) => {
+        // Before the switched feed's replay: the book takes it under the new feed's rules.
+        this.bookOf(subscription)?.switchFeed(subscription as MarketSubscription);
         const outcome = this.positions.answered(key, answer as RecoveryAnswer, since);
         onRecovered?.(
           outcome ?? { recovered: false, reason: 'unavailable' },
@@ -636,13 +699,21 @@ export class RealtimeClient<P extends PayloadMap = RealtimeEventPayloads> {
       : `${envelope.channel}:${symbol}:${String(key)}`;
   }
 
-  /** A book that cannot be trusted starts over from a fresh snapshot: no `since`. */
-  private async resync(
-    book: OrderBookSync,
-    subscription: MarketSubscription,
-    _reason: StaleReason,
-  ): Promise<void> {
-    const key = subscriptionKey(subscription);
+  /** The `orderBook()` book an order-book subscription feeds, if any. */
+  private bookOf(subscription: Subscription): OrderBookSync | undefined {
+    if (subscription.channel !== 'orderbook' || !('symbol' in subscription)) return undefined;
+    return this.books.get(subscription.symbol.toUpperCase());
+  }
+
+  /**
+   * A book that cannot be trusted starts over from a fresh snapshot: no `since`, and the
+   * newest feed asked for (a switch may be on its way).
+   */
+  private async resync(book: OrderBookSync, _reason: StaleReason): Promise<void> {
+    const key = subscriptionKey({ channel: 'orderbook', symbol: book.symbol });
+    const subscription =
+      this.subscriptions.get(key) ??
+      bookSubscription(book.symbol, { rate: book.rate, depth: book.depth });
     await this.command('unsubscribe', subscription).catch(() => undefined);
     book.reset();
     this.positions.forget(key);

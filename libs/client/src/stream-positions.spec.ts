@@ -112,6 +112,52 @@ describe('StreamPositions', () => {
   });
 });
 
+describe('StreamPositions on conflated feeds', () => {
+  it('tells no gap for a jump once the answer said conflated, and keeps the last position for since', () => {
+    const positions = new StreamPositions();
+    positions.answered(KEY, { position: at(5), conflated: true });
+    expect(positions.isConflated(KEY)).toBe(true);
+    expect(positions.received(KEY, at(6), false)).toEqual({ kind: 'next' });
+    expect(positions.received(KEY, at(19), false)).toEqual({ kind: 'skip' });
+    expect(positions.received(KEY, at(400), false)).toEqual({ kind: 'skip' });
+    expect(positions.since(KEY)).toEqual(at(400));
+    // A new epoch is still a reset, conflated or not.
+    expect(positions.received(KEY, at(3, 'e2'), false)).toEqual({
+      kind: 'reset',
+      previous: at(400),
+      position: at(3, 'e2'),
+    });
+  });
+
+  it('checks offsets again after a switch back to a feed that is not conflated', () => {
+    const positions = new StreamPositions();
+    positions.answered(KEY, { position: at(5), conflated: true });
+    positions.received(KEY, at(9), false);
+    positions.answered(KEY, { position: at(12) });
+    expect(positions.isConflated(KEY)).toBe(false);
+    expect(positions.received(KEY, at(13), false)).toEqual({ kind: 'next' });
+    expect(positions.received(KEY, at(15), false)).toEqual({
+      kind: 'gap',
+      gap: { key: KEY, epoch: 'e1', expected: 14, received: 15 },
+    });
+  });
+
+  it('takes conflated from a resubscribe answer too, and forgets it with the position', () => {
+    const positions = new StreamPositions();
+    positions.received(KEY, at(10), false);
+    positions.answered(
+      KEY,
+      { position: at(30), recovered: false, reason: 'history_off', conflated: true },
+      at(10),
+    );
+    expect(positions.received(KEY, at(44), false)).toEqual({ kind: 'skip' });
+    positions.forget(KEY);
+    expect(positions.isConflated(KEY)).toBe(false);
+    positions.received(KEY, at(50), false);
+    expect(positions.received(KEY, at(52), false)).toMatchObject({ kind: 'gap' });
+  });
+});
+
 describe('StreamPositions.since', () => {
   it('is the last position when the gateway takes it as since, else none', () => {
     const positions = new StreamPositions();

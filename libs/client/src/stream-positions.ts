@@ -30,9 +30,12 @@ export interface Gap {
   received: number;
 }
 
-/** What one envelope meant for its subscription's remembered position. */
+/**
+ * What one envelope meant for its subscription's remembered position. `skip`: its offset
+ * jumped on a conflated feed (a rate or a partial book), where jumps are how it works.
+ */
 export type Arrival =
-  | { kind: 'first' | 'next' | 'replay' }
+  | { kind: 'first' | 'next' | 'replay' | 'skip' }
   | { kind: 'gap'; gap: Gap }
   | { kind: 'reset'; previous: StreamPosition; position: StreamPosition };
 
@@ -41,6 +44,8 @@ export interface RecoveryAnswer {
   position?: StreamPosition;
   recovered?: boolean;
   reason?: RecoveryReason;
+  /** The feed skips offsets (a rate or a partial book): a jump is no gap. */
+  conflated?: boolean;
 }
 
 /** What an answer to a subscribe sent with `since` said. */
@@ -74,6 +79,8 @@ export function positionOf(value: unknown): StreamPosition | undefined {
  */
 export class StreamPositions {
   private readonly positions = new Map<string, StreamPosition>();
+  /** Subscriptions whose feed the gateway said is conflated (offsets may jump). */
+  private readonly conflated = new Set<string>();
 
   get(key: string): StreamPosition | undefined {
     const position = this.positions.get(key);
@@ -93,17 +100,26 @@ export class StreamPositions {
 
   forget(key: string): void {
     this.positions.delete(key);
+    this.conflated.delete(key);
+  }
+
+  /** Whether the last answer for `key` said its feed skips offsets. */
+  isConflated(key: string): boolean {
+    return this.conflated.has(key);
   }
 
   /**
    * Takes a `subscribed` answer. With `since` (a resubscribe after a reconnect), says whether
-   * the gateway recovered what was missed; without, returns undefined.
+   * the gateway recovered what was missed; without, returns undefined. Every answer says
+   * whether the subscription's feed is conflated now (a switch of rate changes it).
    */
   answered(
     key: string,
     answer: RecoveryAnswer,
     since?: StreamPosition,
   ): AnsweredRecovery | undefined {
+    if (answer.conflated === true) this.conflated.add(key);
+    else this.conflated.delete(key);
     const position = positionOf(answer.position);
     if (since && answer.recovered === true) {
       // The missed messages follow, from since.offset + 1 up to position.offset.
@@ -137,6 +153,8 @@ export class StreamPositions {
     if (replay) return { kind: 'replay' };
     if (last.epoch !== position.epoch) return { kind: 'reset', previous: last, position };
     if (position.offset === last.offset + 1) return { kind: 'next' };
+    // A conflated feed sends the latest of each window: the offsets between went elsewhere.
+    if (this.conflated.has(key)) return { kind: 'skip' };
     return {
       kind: 'gap',
       gap: { key, epoch: position.epoch, expected: last.offset + 1, received: position.offset },

@@ -11,6 +11,7 @@ import {
 } from 'react';
 import type { RealtimeEventPayloads } from '../../../realtime/src/events/event-catalogue.js';
 import type { BookLevel } from '../../../realtime/src/market/order-book.js';
+import { FEED_FIELDS, type MarketFeed } from '../market-feed.js';
 import type { OrderBookSyncState } from '../order-book-sync.js';
 import { RealtimeRequestError, type RequestOptions } from '../pending-requests.js';
 import {
@@ -25,6 +26,7 @@ import {
   type Recovery,
   type Subscription,
 } from '../realtime-client.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 
 // One context for every payload map: the hooks' type parameter says what the client was made with.
 const RealtimeContext = createContext<RealtimeClient<PayloadMap> | null>(null);
@@ -95,22 +97,14 @@ export function useRecovery(subscription: Subscription | null): Recovery | null 
   );
 }
 
-// Two components may share one subscription: it ends when the last of them unmounts.
-const holders = new WeakMap<RealtimeClient<PayloadMap>, Map<string, number>>();
+// Components may share one subscription: it ends when the last of them unmounts, and a
+// change of rate or depth switches it (see SharedSubscriptions).
+const shared = new WeakMap<RealtimeClient<PayloadMap>, SharedSubscriptions>();
 
 function hold(client: RealtimeClient<PayloadMap>, subscription: Subscription): () => void {
-  const key = JSON.stringify(subscription);
-  const counts = holders.get(client) ?? new Map<string, number>();
-  holders.set(client, counts);
-  const count = counts.get(key) ?? 0;
-  counts.set(key, count + 1);
-  if (count === 0) void client.subscribe(subscription).catch(() => undefined);
-  return () => {
-    const left = (counts.get(key) ?? 1) - 1;
-    if (left > 0) return void counts.set(key, left);
-    counts.delete(key);
-    void client.unsubscribe(subscription).catch(() => undefined);
-  };
+  let subscriptions = shared.get(client);
+  if (!subscriptions) shared.set(client, (subscriptions = new SharedSubscriptions(client)));
+  return subscriptions.hold(subscription);
 }
 
 /** Whether `envelope` came from `subscription`'s room: its symbol and, if keyed, its key. */
@@ -126,7 +120,8 @@ function fromRoom(
   )
     return false;
   for (const field in subscription) {
-    if (field === 'channel' || field === 'symbol' || subscription[field] === undefined) continue;
+    if (field === 'channel' || field === 'symbol' || FEED_FIELDS.has(field)) continue;
+    if (subscription[field] === undefined) continue;
     if (envelope[field] !== subscription[field]) return false;
   }
   return true;
@@ -138,7 +133,9 @@ function fromRoom(
  * they are lost (`isLost`: not recovered, or the room's stream was reset) the list empties,
  * and the replayed current state refills it (private channels: the next events). Channels
  * without history (tickers, klines) keep their list and take the replayed latest value.
- * Pass `null` as the subscription to wait (e.g. until signed in). For a host's events, give
+ * Pass `null` as the subscription to wait (e.g. until signed in). Its `rate` and `depth`
+ * choose the feed: a change of them switches the subscription (the list starts over, and the
+ * gateway's replay of the current state refills it). For a host's events, give
  * the client's payload map first (`useChannel<HostPayloads, 'funding.rate'>`), or take the
  * hooks from `realtimeHooks<HostPayloads>()`, which infer the event.
  */
@@ -172,10 +169,16 @@ export function useChannel<
   return envelopes;
 }
 
-/** A verified order book's top `depth` levels, re-rendering on every change. */
+/**
+ * A verified order book's top `levels` levels, re-rendering on every change. `feed` chooses
+ * the subscription's `rate` and `depth` (a partial book of the top N levels); a change of
+ * them switches it, and the book starts over from the replayed snapshot. Without `feed` the
+ * book is taken as it is (realtime and whole, unless another component chose a feed).
+ */
 export function useOrderBook(
   symbol: string,
-  depth = 20,
+  levels = 20,
+  feed?: MarketFeed,
 ): { state: OrderBookSyncState; bids: BookLevel[]; asks: BookLevel[] } {
   const client = useClient<PayloadMap>();
   const [view, setView] = useState<{
@@ -187,17 +190,21 @@ export function useOrderBook(
     bids: [],
     asks: [],
   });
+  const chosen = feed !== undefined;
+  const rate = feed?.rate;
+  const depth = feed?.depth;
   useEffect(() => {
-    const book = client.orderBook(symbol);
+    const book = client.orderBook(symbol, chosen ? { rate, depth } : undefined);
     const refresh = () =>
-      setView({ state: book.state, bids: book.bids(depth), asks: book.asks(depth) });
+      setView({ state: book.state, bids: book.bids(levels), asks: book.asks(levels) });
     refresh();
     const stops = [
       client.on('orderbook.snapshot', refresh),
       client.on('orderbook.update', refresh),
     ];
     return () => stops.forEach((stop) => stop());
-  }, [client, symbol, depth]);
+    // The feed is compared by value, through its fields.
+  }, [client, symbol, levels, chosen, rate, depth]);
   return view;
 }
 
