@@ -21,3 +21,4 @@ export * from './docs/index.js';
 export * from './recovery/index.js';
 export * from './session/index.js';
 export * from './requests/index.js';
+export * from './feeds/index.js';

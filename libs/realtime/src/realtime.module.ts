@@ -4,6 +4,7 @@ import { ConnectionAuthenticator } from './auth/connection-authenticator.js';
 import { SessionLifetime } from './auth/session-lifetime.service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { MessageBatcher } from './broadcast/message-batcher.js';
+import { SubscriberFeeds } from './feeds/subscriber-feeds.service.js';
 import { WebSocketBroadcastService } from './broadcast/websocket-broadcast.service.js';
 import { RealtimeSettings } from './config/realtime-settings.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -61,6 +62,7 @@ import {
     ConnectionGuard,
     RoomStreams,
     MessageBatcher,
+    SubscriberFeeds,
     MarketState,
     RejectedEventLog,
     AuthFailureLog,

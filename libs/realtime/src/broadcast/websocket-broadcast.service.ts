@@ -17,6 +17,7 @@ import type { CatalogueEvent } from '../events/catalogue-event.js';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, batchedRoom, eventRoom } from '../events/rooms.js';
 import { AppWebSocketGateway } from '../gateway/app-websocket.gateway.js';
+import { SubscriberFeeds } from '../feeds/subscriber-feeds.service.js';
 import { MarketState } from '../market/market-state.service.js';
 import { CountedLog } from '../metrics/counted-log.js';
 import { RejectedEventLog } from '../metrics/rejected-event-log.js';
@@ -60,6 +61,7 @@ export class WebSocketBroadcastService
     @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
     @Inject(RealtimeCatalogue) private readonly catalogue: RealtimeCatalogue,
     @Inject(EventEmitter2) private readonly emitter: EventEmitter2,
+    @Inject(SubscriberFeeds) private readonly feeds: SubscriberFeeds,
   ) {
     this.tickerUpdate = catalogue.definition(RealtimeEvent.TickerUpdate)!;
     this.tickersUpdate = catalogue.definition(RealtimeEvent.TickersUpdate)!;
@@ -171,13 +173,15 @@ export class WebSocketBroadcastService
       const batched = batchedRoom(room);
       const toRoom = rooms.has(room);
       const toBatched = rooms.has(batched);
-      if (!toRoom && !toBatched) return;
-      this.metrics.messageOut(definition.channel);
+      const toFeeds = this.feeds.follows(room);
+      if (!toRoom && !toBatched && !toFeeds) return;
       this.metrics.delivered(data.timestamp, Date.now());
       const message = roomEnvelope(definition, data, offset, epoch, ts);
       const skippable = definition.conflatable === true;
+      if (toRoom || toBatched) this.metrics.messageOut(definition.channel);
       if (toBatched) this.batcher.add(batched, message, skippable);
       if (toRoom) localRoom(this.gateway.server, room, skippable).emit(definition.event, message);
+      if (toFeeds) this.feeds.take(room, definition, data, message);
     } catch (error) {
       this.recordFailure(definition, error);
     }

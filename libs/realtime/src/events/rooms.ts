@@ -18,16 +18,31 @@ export function userConnectionsRoom(userId: string): string {
   return 'user:' + userId;
 }
 
-const BATCHED = '|batched';
+/*
+ * A subscription room may have variants, each `{room}|{variant}`: its batched twin, and one
+ * room per feed (rate and book depth) its subscribers chose. `|` never occurs in a room.
+ */
+const VARIANT = '|';
+const BATCHED = VARIANT + 'batched';
 
 /** The twin of a subscription room for the connections that take its messages in batches. */
 export function batchedRoom(room: string): string {
   return room + BATCHED;
 }
 
-/** The subscription room itself, for a room or its batched twin. */
+/**
+ * The room of one feed of a subscription room: `{room}|{rate}` or `{room}|{rate}|d{depth}`
+ * (e.g. `orderbook:BTCUSDT|250ms|d10`); the room itself for its plain (realtime, whole) feed.
+ */
+export function feedRoom(room: string, rate: string, depth?: number): string {
+  if (depth === undefined) return rate === 'realtime' ? room : room + VARIANT + rate;
+  return room + VARIANT + rate + VARIANT + 'd' + depth;
+}
+
+/** The subscription room itself, for a room or any of its variants (batched twin, feeds). */
 export function subscriptionRoom(room: string): string {
-  return room.endsWith(BATCHED) ? room.slice(0, -BATCHED.length) : room;
+  const variant = room.indexOf(VARIANT);
+  return variant < 0 ? room : room.slice(0, variant);
 }
 
 /** The channel whose subscribers a room (or its batched twin) holds, or undefined for other rooms. */

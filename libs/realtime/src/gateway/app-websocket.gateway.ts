@@ -17,6 +17,8 @@ import { SessionLifetime } from '../auth/session-lifetime.service.js';
 import { roomEnvelope } from '../broadcast/envelope.js';
 import { MessageBatcher } from '../broadcast/message-batcher.js';
 import { RoomStreams } from '../recovery/room-streams.service.js';
+import { isPlainFeed } from '../feeds/feed-choice.js';
+import { SubscriberFeeds, type FeedSubscription } from '../feeds/subscriber-feeds.service.js';
 import { RequestRelay } from '../requests/request-relay.service.js';
 import type { RoomOpening, StreamPosition } from '../recovery/stream-position.js';
 import { RealtimeSettings } from '../config/realtime-settings.js';
@@ -29,6 +31,7 @@ import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
 import {
   batchedRoom,
   channelOfRoom,
+  feedRoom,
   subscriptionRoom,
   userConnectionsRoom,
   userRoom,
@@ -48,8 +51,10 @@ import { SubscriptionParser, type MarketSubscription } from './subscription-pars
 interface OpenedSubscription {
   readonly channel: string;
   readonly room: string;
-  readonly named: Readonly<Record<string, string>>;
+  readonly named: Readonly<Record<string, string | number>>;
   readonly since: StreamPosition | undefined;
+  /** The feed it chose, when not its room's plain one (a rate, a partial book). */
+  readonly feed?: FeedSubscription;
 }
 
 const knownCommands: ReadonlySet<string> = new Set(Object.values(ClientEvent));
@@ -123,6 +128,7 @@ export class AppWebSocketGateway
     @Inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @Inject(MessageBatcher) private readonly batcher: MessageBatcher,
     @Inject(RequestRelay) private readonly requests: RequestRelay,
+    @Inject(SubscriberFeeds) private readonly feeds: SubscriberFeeds,
   ) {
     // Nest reads gateway options when it connects gateways, after providers exist: this is
     // how options from forRoot() and forRootAsync() reach the static decorator's metadata.
@@ -141,11 +147,15 @@ export class AppWebSocketGateway
     this.guard.attach(server);
     this.authenticator.announce();
     this.batcher.attach(server);
-    // A room without history starts a new stream once neither it nor its twin has a member.
+    this.feeds.attach(server);
+    // A feed ends with its last member here; a room without history starts a new stream once
+    // nobody here listens to it (neither it, its twin nor a feed has a member).
     server.adapter.on('delete-room', (deleted: string) => {
       const room = subscriptionRoom(deleted);
+      if (deleted !== room) this.feeds.emptied(deleted);
       const rooms = server.adapter.rooms;
-      if (!rooms.has(room) && !rooms.has(batchedRoom(room))) this.streams.forget(room);
+      if (!rooms.has(room) && !rooms.has(batchedRoom(room)) && !this.feeds.follows(room))
+        this.streams.forget(room);
     });
     this.drain.attach(server);
     this.metrics.countSubscriptionsWith(() => this.subscriptionCounts().entries());
@@ -209,9 +219,16 @@ export class AppWebSocketGateway
       const echo = this.subscriptions.echoMarket(body);
       return answerFailure(client, ack, ClientEvent.Subscribe, error, echo);
     }
-    const { channel, symbol, key, room, named, since } = subscription;
-    return this.open(client, ack, ClientEvent.Subscribe, { channel, room, named, since }, () =>
-      this.market.replay(channel, symbol, key),
+    const { channel, symbol, key, room, named, since, feed: choice } = subscription;
+    const feed = isPlainFeed(choice)
+      ? undefined
+      : { room, feedRoom: feedRoom(room, choice.rate, choice.depth), channel, symbol, key, choice };
+    return this.open(
+      client,
+      ack,
+      ClientEvent.Subscribe,
+      { channel, room, named, since, feed },
+      () => this.market.replay(channel, symbol, key),
     );
   }
 
@@ -225,7 +242,7 @@ export class AppWebSocketGateway
     try {
       const subscription = this.subscriptions.market(body);
       named = subscription.named;
-      client.leave(this.memberRoom(client, subscription.room));
+      for (const member of this.membershipsOf(client, subscription.room)) client.leave(member);
     } catch (error) {
       const echo = this.subscriptions.echoMarket(body);
       return answerFailure(client, ack, ClientEvent.Unsubscribe, error, echo);
@@ -310,6 +327,14 @@ export class AppWebSocketGateway
     return (client.data as ConnectionData).batched ? batchedRoom(room) : room;
   }
 
+  /** The rooms through which `client` follows `room`: itself, its twin or one of its feeds. */
+  private membershipsOf(client: Socket, room: string): string[] {
+    const memberships: string[] = [];
+    for (const joined of client.rooms)
+      if (subscriptionRoom(joined) === room) memberships.push(joined);
+    return memberships;
+  }
+
   /**
    * Opens a subscription within the limit: finds the room's position (and, with `since`,
    * what the client missed), then in one turn answers, sends the missed messages or the
@@ -323,12 +348,14 @@ export class AppWebSocketGateway
     subscription: OpenedSubscription,
     currentState?: () => readonly ReplayedEvent[],
   ): void | Promise<void> {
-    const { channel, room, named, since } = subscription;
-    const member = this.memberRoom(client, room);
+    const { channel, room, named, since, feed } = subscription;
+    const member = feed ? feed.feedRoom : this.memberRoom(client, room);
     if (client.rooms.has(member))
       return reply(client, ack, ServerEvent.Subscribed, { ok: true, ...named });
+    // Another rate or depth of a subscription it holds: switched, in the slot it has.
+    const switched = this.membershipsOf(client, room);
     try {
-      this.admitSubscription(client);
+      if (switched.length === 0) this.admitSubscription(client);
     } catch (error) {
       return answerFailure(client, ack, command, error, named);
     }
@@ -336,10 +363,13 @@ export class AppWebSocketGateway
     let commandDone: (() => void) | undefined;
     const finish = (found: RoomOpening): void => {
       finished = true;
-      if (client.connected) this.opened(client, ack, member, subscription, found, currentState);
+      if (client.connected)
+        this.opened(client, ack, member, switched, subscription, found, currentState);
       commandDone?.();
     };
-    this.streams.open(room, channel, since, finish);
+    // A partial or merged book is never caught up from raw updates: a snapshot serves it.
+    const fromSnapshot = feed !== undefined && this.feeds.isBookChannel(channel);
+    this.streams.open(room, channel, since, finish, fromSnapshot);
     if (finished) return;
     // The next command of this connection waits for this answer.
     return new Promise<void>((resolve) => (commandDone = resolve));
@@ -354,13 +384,16 @@ export class AppWebSocketGateway
     client: Socket,
     ack: AckCallback | undefined,
     member: string,
+    switched: readonly string[],
     subscription: OpenedSubscription,
     found: RoomOpening,
     currentState?: () => readonly ReplayedEvent[],
   ): void {
-    const { channel, room, named, since } = subscription;
+    const { channel, named, since } = subscription;
+    const feed = subscription.feed && this.feeds.open(subscription.feed);
     const { position, missed, failure } = found;
     const answer: Record<string, unknown> = { ok: true, ...named, position };
+    if (feed?.conflated) answer.conflated = true;
     if (since) {
       answer.recovered = missed !== undefined;
       answer.reason = failure;
@@ -373,12 +406,22 @@ export class AppWebSocketGateway
     } else if (currentState) {
       const now = Date.now();
       const { offset, epoch } = position;
-      for (const { definition, data } of currentState())
+      for (const { definition, data } of feed ? feed.replay() : currentState())
         client.emit(definition.event, roomEnvelope(definition, data, offset, epoch, now, true));
     }
+    for (const previous of switched) {
+      this.settle(previous);
+      client.leave(previous);
+    }
     // What the room collected this turn predates this member's position: out it goes first.
-    if (member !== room) this.batcher.flush(member);
+    this.settle(member);
     client.join(member);
+  }
+
+  /** Sends what a room (its batched twin, a feed) holds for the members it has now. */
+  private settle(member: string): void {
+    this.batcher.flush(member);
+    this.feeds.settle(member);
   }
 
   /** Refuses a subscription past the limit; otherwise the subscribe deadline is met. */

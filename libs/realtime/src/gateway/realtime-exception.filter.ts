@@ -18,7 +18,7 @@ export function errorReply(
   command: string,
   code: RealtimeErrorCode,
   message: string,
-  echo?: Readonly<Record<string, string>>,
+  echo?: Readonly<Record<string, string | number>>,
 ): ErrorReply {
   return echo
     ? { ok: false, command, ...echo, error: { code, message } }
@@ -36,7 +36,7 @@ export function answerFailure(
   ack: Ack | undefined,
   command: string,
   exception: unknown,
-  echo?: Readonly<Record<string, string>>,
+  echo?: Readonly<Record<string, string | number>>,
 ): void {
   if (exception instanceof RealtimeException) {
     reply(

@@ -31,6 +31,7 @@ describe('SubscriptionParser', () => {
       key: undefined,
       room: 'ticker:BTCUSDT',
       named: { channel: 'ticker', symbol: 'BTCUSDT' },
+      feed: { rate: 'realtime' },
     });
     expect(parser.market({ channel: 'klines', symbol: 'ETHUSDT', interval: '4h' }).named).toEqual({
       channel: 'klines',
@@ -41,6 +42,46 @@ describe('SubscriptionParser', () => {
     expect(parser.market({ channel: 'klines', symbol: 'ETHUSDT', interval: '4h' }).room).toBe(
       'klines:ETHUSDT:4h',
     );
+  });
+
+  it('takes a rate on every public channel and a depth on order books, echoing both', () => {
+    expect(
+      parser.market({ channel: 'orderbook', symbol: 'btcusdt', rate: '250ms', depth: 10 }),
+    ).toMatchObject({
+      room: 'orderbook:BTCUSDT',
+      named: { channel: 'orderbook', symbol: 'BTCUSDT', rate: '250ms', depth: 10 },
+      feed: { rate: '250ms', depth: 10 },
+    });
+    expect(parser.market({ channel: 'orderbook', symbol: 'BTCUSDT', depth: 20 }).feed).toEqual({
+      rate: 'realtime',
+      depth: 20,
+    });
+    expect(parser.market({ channel: 'ticker', symbol: 'all', rate: '1000ms' })).toMatchObject({
+      room: 'ticker:all',
+      named: { channel: 'ticker', symbol: 'all', rate: '1000ms' },
+    });
+    expect(parser.market({ channel: 'trades', symbol: 'BTCUSDT', rate: 'realtime' }).named).toEqual(
+      { channel: 'trades', symbol: 'BTCUSDT' },
+    );
+    const wrong: Array<[object, string]> = [
+      [
+        { channel: 'ticker', rate: '5ms' },
+        'rate must be one of realtime, 100ms, 250ms, 1000ms, got "5ms"',
+      ],
+      [
+        { channel: 'ticker', rate: 100 },
+        'rate must be one of realtime, 100ms, 250ms, 1000ms, got 100',
+      ],
+      [{ channel: 'orderbook', depth: 7 }, 'depth must be one of 10, 20, 50, 100, got 7'],
+      [{ channel: 'orderbook', depth: '10' }, 'depth must be one of 10, 20, 50, 100, got "10"'],
+      [{ channel: 'trades', depth: 10 }, 'depth applies only to orderbook'],
+      [{ channel: 'klines', interval: '1m', depth: 10 }, 'depth applies only to orderbook'],
+    ];
+    for (const [fields, message] of wrong)
+      expect(refusal(() => parser.market({ symbol: 'BTCUSDT', ...fields }, true))).toEqual({
+        code: 'INVALID_PAYLOAD',
+        message,
+      });
   });
 
   it('takes since on subscribe only, as { offset, epoch } and nothing else', () => {
@@ -88,7 +129,7 @@ describe('SubscriptionParser', () => {
     // Unsubscribe has no position to catch up from.
     expect(refusal(() => parser.market({ channel: 'trades', symbol: 'BTCUSDT', since }))).toEqual({
       code: 'INVALID_PAYLOAD',
-      message: 'unknown field "since"; allowed: channel, symbol',
+      message: 'unknown field "since"; allowed: channel, symbol, rate',
     });
     expect(refusal(() => parser.user({ channel: 'user.orders', since })).code).toBe(
       'INVALID_PAYLOAD',
@@ -134,7 +175,7 @@ describe('SubscriptionParser', () => {
     ).toEqual({ code: 'INVALID_INTERVAL', message: 'interval applies only to klines' });
     expect(
       refusal(() => parser.market({ channel: 'trades', symbol: 'ETHUSDT', note: 'x' })).message,
-    ).toBe('unknown field "note"; allowed: channel, symbol');
+    ).toBe('unknown field "note"; allowed: channel, symbol, rate');
     expect(refusal(() => parser.market({ channel: 'depth', symbol: 'BTCUSDT' })).code).toBe(
       'UNKNOWN_CHANNEL',
     );
@@ -171,7 +212,7 @@ describe('SubscriptionParser', () => {
     ).toEqual({ code: 'INVALID_INTERVAL', message: 'interval applies only to klines' });
     expect(
       refusal(() => parser.market({ channel: 'trades', symbol: 'ETHUSDT', note: 'x' })).message,
-    ).toBe('unknown field "note"; allowed: channel, symbol');
+    ).toBe('unknown field "note"; allowed: channel, symbol, rate');
     expect(refusal(() => parser.market({ channel: 'depth', symbol: 'BTCUSDT' }))).toEqual({
       code: 'UNKNOWN_CHANNEL',
       message: 'channel must be one of ticker, orderbook, trades, klines, prices, got "depth"',

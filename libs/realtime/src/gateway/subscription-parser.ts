@@ -2,7 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { validateSync } from 'class-validator';
 import { RealtimeSettings } from '../config/realtime-settings.js';
 import { ALL_SYMBOLS } from '../events/channels.js';
+import { RealtimeEvent } from '../events/event-catalogue.js';
 import { ID_REGEX, isPlainObject } from '../events/payload-schema.js';
+import {
+  BOOK_DEPTHS,
+  FEED_RATES,
+  isBookDepth,
+  isFeedRate,
+  type FeedChoice,
+} from '../feeds/feed-choice.js';
 import { RealtimeCatalogue, type CatalogueChannel } from '../events/realtime-catalogue.js';
 import { TICKER_ALL_ROOM, marketRoom } from '../events/rooms.js';
 import { RealtimeErrorCode, RealtimeException, describeValue } from '../errors/index.js';
@@ -20,9 +28,11 @@ export interface MarketSubscription {
   readonly key?: string;
   readonly room: string;
   /** The subscription as the client named it, normalised: what the answer echoes. */
-  readonly named: Readonly<Record<string, string>>;
+  readonly named: Readonly<Record<string, string | number>>;
   /** Where the client's stream stood, to catch up from (`subscribe` only). */
   readonly since?: StreamPosition;
+  /** The rate (and book depth) it chose; `realtime`, whole, by default. */
+  readonly feed: FeedChoice;
 }
 
 export interface UserSubscription {
@@ -31,6 +41,9 @@ export interface UserSubscription {
 }
 
 const SINCE = 'since';
+const RATE = 'rate';
+const DEPTH = 'depth';
+const REALTIME: FeedChoice = { rate: 'realtime' };
 const EPOCH_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
 const TICKER = 'ticker';
@@ -50,7 +63,8 @@ export class SubscriptionParser {
   /** Each key field, for a subscription that sends it to a channel without that key. */
   private readonly keyFields = new Map<string, { channels: string[]; code: RealtimeErrorCode }>();
   /** The fields of a market subscription an answer echoes. */
-  private readonly marketFields: string[] = ['channel', 'symbol'];
+  private readonly marketFields: string[] = ['channel', 'symbol', RATE];
+  private readonly bookChannel: string;
 
   constructor(
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
@@ -75,6 +89,7 @@ export class SubscriptionParser {
         });
     }
     this.marketFields.push(...this.keyFields.keys());
+    this.bookChannel = catalogue.definition(RealtimeEvent.OrderBookSnapshot)!.channel;
   }
 
   /**
@@ -98,10 +113,18 @@ export class SubscriptionParser {
       if (other !== field && Object.hasOwn(body as object, other))
         throw new RealtimeException(code, `${other} applies only to ${channels.join(', ')}`);
     }
-    const fields = field ? ['channel', 'symbol', field] : ['channel', 'symbol'];
+    const book = channel.name === this.bookChannel;
+    if (!book && Object.hasOwn(body as object, DEPTH))
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidPayload,
+        `depth applies only to ${this.bookChannel}`,
+      );
+    const fields = field ? ['channel', 'symbol', field, RATE] : ['channel', 'symbol', RATE];
+    if (book) fields.push(DEPTH);
     if (withSince) fields.push(SINCE);
     const dto = validated(MarketSubscriptionDto, body, fields);
     const since = withSince ? sinceOf(body) : undefined;
+    const feed = this.feedOf(body as Record<string, unknown>);
     const key = field === undefined ? undefined : this.keyOf(channel, (body as never)[field]);
     const sentProblem = this.sentSymbolProblem(dto.symbol);
     if (sentProblem) {
@@ -110,7 +133,7 @@ export class SubscriptionParser {
         `symbol ${sentProblem}, got ${describeSent(dto.symbol)}`,
       );
     }
-    const named: Record<string, string> = { channel: channel.name, symbol: ALL_SYMBOLS };
+    const named: Record<string, string | number> = { channel: channel.name, symbol: ALL_SYMBOLS };
     if (dto.symbol.toLowerCase() === ALL_SYMBOLS) {
       if (channel.name !== TICKER) {
         throw new RealtimeException(
@@ -118,7 +141,14 @@ export class SubscriptionParser {
           `symbol "all" applies only to ticker`,
         );
       }
-      return { channel: TICKER, symbol: ALL_SYMBOLS, room: TICKER_ALL_ROOM, named, since };
+      return {
+        channel: TICKER,
+        symbol: ALL_SYMBOLS,
+        room: TICKER_ALL_ROOM,
+        named: withFeed(named, feed),
+        since,
+        feed,
+      };
     }
     const symbol = this.settings.symbols.normalize(dto.symbol);
     const problem = this.settings.symbols.problem(symbol);
@@ -135,9 +165,29 @@ export class SubscriptionParser {
       symbol,
       key,
       room: marketRoom(channel.name, symbol, key),
-      named,
+      named: withFeed(named, feed),
       since,
+      feed,
     };
+  }
+
+  /** The rate and depth a market subscription chose, checked (depth is a book's only). */
+  private feedOf(body: Record<string, unknown>): FeedChoice {
+    const rate = body[RATE];
+    const depth = body[DEPTH];
+    if (rate === undefined && depth === undefined) return REALTIME;
+    if (rate !== undefined && !isFeedRate(rate))
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidPayload,
+        `rate must be one of ${FEED_RATES.join(', ')}, got ${describeValue(rate)}`,
+      );
+    if (depth === undefined) return { rate: rate ?? 'realtime' };
+    if (!isBookDepth(depth))
+      throw new RealtimeException(
+        RealtimeErrorCode.InvalidPayload,
+        `depth must be one of ${BOOK_DEPTHS.join(', ')}, got ${describeValue(depth)}`,
+      );
+    return { rate: rate ?? 'realtime', depth };
   }
 
   /** A private subscription; `since` is allowed when `withSince`. */
@@ -192,6 +242,16 @@ export class SubscriptionParser {
     }
     return value as string;
   }
+}
+
+/** What an answer echoes of a subscription's feed: a rate other than realtime, a depth. */
+function withFeed(
+  named: Record<string, string | number>,
+  feed: FeedChoice,
+): Readonly<Record<string, string | number>> {
+  if (feed.rate !== 'realtime') named[RATE] = feed.rate;
+  if (feed.depth !== undefined) named[DEPTH] = feed.depth;
+  return named;
 }
 
 /** The `since` a subscription carries, checked; undefined when it has none. */

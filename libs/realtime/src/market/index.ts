@@ -3,3 +3,4 @@ export * from './crc32.js';
 export * from './order-book.js';
 export * from './order-book-sequencer.js';
 export * from './market-state.service.js';
+export * from './top-level-changes.js';

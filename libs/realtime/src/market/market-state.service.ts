@@ -5,6 +5,7 @@ import { RealtimeEvent, eventDefinition } from '../events/event-catalogue.js';
 import { marketRoom } from '../events/rooms.js';
 import { CountedLog } from '../metrics/counted-log.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import type { OrderBook } from './order-book.js';
 import { OrderBookSequencer } from './order-book-sequencer.js';
 
 type Payload = Record<string, unknown>;
@@ -101,6 +102,16 @@ export class MarketState {
     let last = this.lastValues.get(room);
     if (!last) this.lastValues.set(room, (last = new Map()));
     last.set(definition, data);
+  }
+
+  /** `symbol`'s kept order book, once it had a snapshot: for feeds that follow it. */
+  orderBook(symbol: string): OrderBook | undefined {
+    return this.books.book(symbol);
+  }
+
+  /** Whether `symbol`'s book is in sync: what a new subscriber may be sent. */
+  orderBookSynced(symbol: string): boolean {
+    return this.books.synced(symbol);
   }
 
   /** Order-book updates held back so far, by kind and symbol. */

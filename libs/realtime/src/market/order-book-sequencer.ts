@@ -26,9 +26,7 @@ export class OrderBookSequencer {
 
   /** The snapshot to forward to every subscriber: the kept book, sorted, with its checksum. */
   snapshot(data: SnapshotPayload): SnapshotPayload & { checksum: number } {
-    let entry = this.books.get(data.symbol);
-    if (!entry)
-      this.books.set(data.symbol, (entry = { book: new OrderBook(this.maxDepth), synced: true }));
+    const entry = this.entry(data.symbol);
     entry.book.reset(data.lastUpdateId, data.bids, data.asks);
     entry.synced = true;
     return {
@@ -58,6 +56,23 @@ export class OrderBookSequencer {
     // keeps the same levels as the gateway, which keys them by value.
     const { bids, asks } = book.apply(data.lastUpdateId, data.bids, data.asks);
     return { forward: { ...data, firstUpdateId, bids, asks, checksum: book.checksum() } };
+  }
+
+  /** `symbol`'s kept book, once a snapshot made it: feeds follow it. */
+  book(symbol: string): OrderBook | undefined {
+    return this.books.get(symbol)?.book;
+  }
+
+  /** Whether `symbol`'s book is in sync with the exchange's (a snapshot, and no hole since). */
+  synced(symbol: string): boolean {
+    return this.books.get(symbol)?.synced ?? false;
+  }
+
+  private entry(symbol: string): SymbolBook {
+    let entry = this.books.get(symbol);
+    if (!entry)
+      this.books.set(symbol, (entry = { book: new OrderBook(this.maxDepth), synced: true }));
+    return entry;
   }
 
   /** Whether `symbol`'s kept book has its best bid at or above its best ask. */

@@ -13,6 +13,20 @@ interface KeptLevel {
   quantity: string;
 }
 
+/** A level a side changed: what it held there before the first change, and its last spelling. */
+export interface ChangedLevel {
+  /** The level before its first change; null when there was none. */
+  readonly before: BookLevel | null;
+  /** The price as the side last spelled it. */
+  price: string;
+}
+
+/**
+ * The levels of one side that changed since it was last cleared, by price value. A feed
+ * that sends one merged update per window keeps one per side (see `OrderBook.track`).
+ */
+export type SideChanges = Map<number, ChangedLevel>;
+
 /**
  * One side of a book: levels keyed by the price's value, so `65000.50` and `65000.5` are
  * one level, kept sorted best first. A level keeps the spelling it was added with until it
@@ -21,6 +35,8 @@ interface KeptLevel {
 class BookSide {
   private readonly values: number[] = [];
   private readonly levelsByValue = new Map<number, KeptLevel>();
+  /** Changes recorded for merged feeds; empty, as it nearly always is, it costs one check. */
+  readonly trackers: SideChanges[] = [];
 
   constructor(private readonly descending: boolean) {}
 
@@ -37,6 +53,7 @@ class BookSide {
   set(price: string, quantity: string): string {
     const value = Number(price);
     const kept = this.levelsByValue.get(value);
+    if (this.trackers.length > 0) this.record(value, kept, price);
     if (ZERO.test(quantity)) {
       if (!kept) return price;
       this.levelsByValue.delete(value);
@@ -54,7 +71,42 @@ class BookSide {
 
   /** Drops the worst levels beyond `depth`. */
   trim(depth: number): void {
-    while (this.values.length > depth) this.levelsByValue.delete(this.values.pop()!);
+    while (this.values.length > depth) {
+      const value = this.values.pop()!;
+      const kept = this.levelsByValue.get(value)!;
+      if (this.trackers.length > 0) this.record(value, kept, kept.price);
+      this.levelsByValue.delete(value);
+    }
+  }
+
+  /**
+   * Every level changed since `changes` began, at its state now: its absolute quantity, or
+   * `"0"` when it is gone (also when it came and went in between: a book that joined then
+   * may hold it). A price spelled anew comes as the old spelling's `"0"` first. Applied to
+   * any book this side was in since `changes` began, it gives this side.
+   */
+  changedSince(changes: SideChanges): BookLevel[] {
+    const levels: BookLevel[] = [];
+    for (const [value, { before, price }] of changes) {
+      const now = this.levelsByValue.get(value);
+      if (!now) {
+        levels.push([before ? before[0] : price, '0']);
+        continue;
+      }
+      if (before && before[0] !== now.price) levels.push([before[0], '0']);
+      levels.push([now.price, now.quantity]);
+    }
+    return levels;
+  }
+
+  private record(value: number, kept: KeptLevel | undefined, price: string): void {
+    const spelled = kept ? kept.price : price;
+    for (const changes of this.trackers) {
+      const changed = changes.get(value);
+      if (changed) changed.price = spelled;
+      else
+        changes.set(value, { before: kept ? [kept.price, kept.quantity] : null, price: spelled });
+    }
   }
 
   clear(): void {
@@ -125,10 +177,34 @@ export class OrderBook {
 
   /** Replaces the whole book. */
   reset(lastUpdateId: number, bids: readonly BookLevel[], asks: readonly BookLevel[]): void {
+    // A new book is no change of the old one: merged feeds send it whole (they are told).
+    const bidTrackers = this.bids.trackers.splice(0);
+    const askTrackers = this.asks.trackers.splice(0);
     this.bids.clear();
     this.asks.clear();
     this.lastUpdateId = lastUpdateId;
     this.apply(lastUpdateId, bids, asks);
+    this.bids.trackers.push(...bidTrackers);
+    this.asks.trackers.push(...askTrackers);
+  }
+
+  /** Records, from now on, every level change into `changes` (one map per side). */
+  track(changes: BookChanges): void {
+    this.bids.trackers.push(changes.bids);
+    this.asks.trackers.push(changes.asks);
+  }
+
+  untrack(changes: BookChanges): void {
+    remove(this.bids.trackers, changes.bids);
+    remove(this.asks.trackers, changes.asks);
+  }
+
+  /** One update that turns the book `changes` recorded into this book; see `BookSide.changedSince`. */
+  changedSince(changes: BookChanges): { bids: BookLevel[]; asks: BookLevel[] } {
+    return {
+      bids: this.bids.changedSince(changes.bids),
+      asks: this.asks.changedSince(changes.asks),
+    };
   }
 
   /**
@@ -165,12 +241,14 @@ export class OrderBook {
   }
 
   /**
-   * CRC-32 of the top 25 levels, interleaved `bid1price:bid1qty:ask1price:ask1qty:...`; a side
-   * that runs out stops contributing.
+   * CRC-32 of the top 25 levels (or of the top `levels`, when fewer: a partial book's),
+   * interleaved `bid1price:bid1qty:ask1price:ask1qty:...`; a side that runs out stops
+   * contributing.
    */
-  checksum(): number {
+  checksum(levels: number = CHECKSUM_DEPTH): number {
     const parts: string[] = [];
-    for (let i = 0; i < CHECKSUM_DEPTH; i++) {
+    const count = Math.min(levels, CHECKSUM_DEPTH);
+    for (let i = 0; i < count; i++) {
       const bid = this.bids.level(i);
       const ask = this.asks.level(i);
       if (!bid && !ask) break;
@@ -179,4 +257,24 @@ export class OrderBook {
     }
     return crc32(parts.join(':'));
   }
+}
+
+/** The levels changed since a point, one map per side (see `OrderBook.track`). */
+export class BookChanges {
+  readonly bids: SideChanges = new Map();
+  readonly asks: SideChanges = new Map();
+
+  get size(): number {
+    return this.bids.size + this.asks.size;
+  }
+
+  clear(): void {
+    this.bids.clear();
+    this.asks.clear();
+  }
+}
+
+function remove<T>(items: T[], item: T): void {
+  const index = items.indexOf(item);
+  if (index >= 0) items.splice(index, 1);
 }

@@ -4,6 +4,7 @@ import { RealtimeSettings } from '../config/realtime-settings.js';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { EVERYONE_ROOM, TICKER_ALL_ROOM, batchedRoom } from '../events/rooms.js';
+import { SubscriberFeeds } from '../feeds/subscriber-feeds.service.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
 import { MemoryRoomLogs } from './memory-room-logs.js';
 import { NO_HISTORY, channelHistories, type ChannelHistory } from './recovery-options.js';
@@ -47,6 +48,7 @@ export class RoomStreams implements OnModuleDestroy {
     @Inject(RealtimeSettings) private readonly settings: RealtimeSettings,
     @Inject(RealtimeCatalogue) private readonly catalogue: RealtimeCatalogue,
     @Inject(RealtimeMetrics) private readonly metrics: RealtimeMetrics,
+    @Inject(SubscriberFeeds) private readonly feeds: SubscriberFeeds,
   ) {
     const { maxMemoryMessages, positionTtlMs } = settings.recovery;
     this.histories = channelHistories(settings.recovery, catalogue.channels());
@@ -116,14 +118,18 @@ export class RoomStreams implements OnModuleDestroy {
    * `since` missed, and calls `opened` with it: at once alone; clustered once Redis answered
    * (bounded), in the very turn where no later message of the room has been delivered yet,
    * so `opened` must join the room before it returns (not in a promise's later turn).
+   * `withoutHistory`: a `since` is answered as if the channel kept none (the current state
+   * serves it).
    */
   open(
     room: string,
     channel: string,
     since: StreamPosition | undefined,
     opened: OpenedCallback,
+    withoutHistory = false,
   ): void {
-    const request: OpenRequest = { room, history: this.historyOf(channel), since };
+    const history = withoutHistory ? NO_HISTORY : this.historyOf(channel);
+    const request: OpenRequest = { room, history, since };
     if (this.redis && !this.localRooms.has(room)) return this.redis.open(request, opened);
     opened(this.openLocally(request, false));
   }
@@ -172,6 +178,7 @@ export class RoomStreams implements OnModuleDestroy {
   private hasMembers(room: string): boolean {
     if (room === EVERYONE_ROOM) return true;
     const rooms = this.server?.adapter.rooms;
-    return rooms !== undefined && (rooms.has(room) || rooms.has(batchedRoom(room)));
+    if (rooms === undefined) return false;
+    return rooms.has(room) || rooms.has(batchedRoom(room)) || this.feeds.follows(room);
   }
 }
