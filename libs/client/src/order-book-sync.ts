@@ -1,4 +1,3 @@
-import { crc32 } from '../../realtime/src/market/crc32.js';
 import { CHECKSUM_DEPTH, OrderBook, type BookLevel } from '../../realtime/src/market/order-book.js';
 import {
   feedOf,
@@ -156,10 +155,10 @@ export class OrderBookSync {
 
   /**
    * The checksum the gateway sends for this feed: over the top 25 levels, or the top N of a
-   * depth-N book when N is less (same formula as `OrderBook.checksum`).
+   * depth-N book when N is less.
    */
   checksum(): number {
-    return topChecksum(this.book, Math.min(this.feed.depth ?? CHECKSUM_DEPTH, CHECKSUM_DEPTH));
+    return this.book.checksum(this.feed.depth ?? CHECKSUM_DEPTH);
   }
 
   /** Forgets everything, for a new subscription. */
@@ -186,22 +185,4 @@ export class OrderBookSync {
     this.onStale?.(reason);
     return this.syncState;
   }
-}
-
-/**
- * CRC-32 of the top `levels` of each side, interleaved `bid1price:bid1qty:ask1price:ask1qty:...`;
- * a side that runs out stops contributing (the gateway's formula, docs/PROTOCOL.md).
- */
-export function topChecksum(book: OrderBook, levels: number): number {
-  const bids = book.bidLevels(levels);
-  const asks = book.askLevels(levels);
-  const parts: string[] = [];
-  for (let i = 0; i < levels; i++) {
-    const bid = bids[i];
-    const ask = asks[i];
-    if (!bid && !ask) break;
-    if (bid) parts.push(bid[0], bid[1]);
-    if (ask) parts.push(ask[0], ask[1]);
-  }
-  return crc32(parts.join(':'));
 }

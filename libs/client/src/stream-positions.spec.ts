@@ -120,11 +120,14 @@ describe('StreamPositions on conflated feeds', () => {
     expect(positions.received(KEY, at(6), false)).toEqual({ kind: 'next' });
     expect(positions.received(KEY, at(19), false)).toEqual({ kind: 'skip' });
     expect(positions.received(KEY, at(400), false)).toEqual({ kind: 'skip' });
-    expect(positions.since(KEY)).toEqual(at(400));
+    // The same feed asked again is answered without a position: still conflated.
+    positions.answered(KEY, {});
+    expect(positions.received(KEY, at(420), false)).toEqual({ kind: 'skip' });
+    expect(positions.since(KEY)).toEqual(at(420));
     // A new epoch is still a reset, conflated or not.
     expect(positions.received(KEY, at(3, 'e2'), false)).toEqual({
       kind: 'reset',
-      previous: at(400),
+      previous: at(420),
       position: at(3, 'e2'),
     });
   });

@@ -110,8 +110,9 @@ export class StreamPositions {
 
   /**
    * Takes a `subscribed` answer. With `since` (a resubscribe after a reconnect), says whether
-   * the gateway recovered what was missed; without, returns undefined. Every answer says
-   * whether the subscription's feed is conflated now (a switch of rate changes it).
+   * the gateway recovered what was missed; without, returns undefined. An answer with a
+   * position says whether the subscription's feed is conflated now (a switch of rate changes
+   * it); one without repeats a subscription the connection had, feed and all.
    */
   answered(
     key: string,
@@ -119,7 +120,7 @@ export class StreamPositions {
     since?: StreamPosition,
   ): AnsweredRecovery | undefined {
     if (answer.conflated === true) this.conflated.add(key);
-    else this.conflated.delete(key);
+    else if (answer.position !== undefined) this.conflated.delete(key);
     const position = positionOf(answer.position);
     if (since && answer.recovered === true) {
       // The missed messages follow, from since.offset + 1 up to position.offset.
