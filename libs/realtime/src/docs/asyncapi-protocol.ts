@@ -1,5 +1,7 @@
 import { MAX_BATCH } from '../broadcast/message-batcher.js';
 import { ALL_SYMBOLS } from '../events/channels.js';
+import { RealtimeEvent, eventDefinition } from '../events/event-catalogue.js';
+import { BOOK_DEPTHS, FEED_RATES } from '../feeds/feed-choice.js';
 import { ClientEvent, ServerEvent } from '../events/protocol-events.js';
 import type { CatalogueChannel, RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
@@ -77,6 +79,9 @@ function keySchema(channel: CatalogueChannel): JsonSchema {
     : { type: 'string', pattern: ID_PATTERN, description: `the ${field}` };
 }
 
+/** The channel whose subscribers may hold a partial book (`depth`). */
+const BOOK_CHANNEL = eventDefinition(RealtimeEvent.OrderBookSnapshot)!.channel;
+
 function subscribeVariant(channel: CatalogueChannel, withSince: boolean): JsonSchema {
   const symbol = {
     type: 'string',
@@ -92,9 +97,26 @@ function subscribeVariant(channel: CatalogueChannel, withSince: boolean): JsonSc
     properties[channel.key.field] = keySchema(channel);
     required.push(channel.key.field);
   }
+  properties.rate = RATE;
+  if (channel.name === BOOK_CHANNEL) properties.depth = DEPTH;
   if (withSince) properties.since = SINCE;
   return closedObject(properties, required);
 }
+
+const RATE: JsonSchema = {
+  type: 'string',
+  enum: [...FEED_RATES],
+  default: 'realtime',
+  description:
+    'How often messages come: every one (realtime), or once per window: conflatable events the latest of the window, order books one merged update, other events one batch',
+};
+
+const DEPTH: JsonSchema = {
+  type: 'integer',
+  enum: [...BOOK_DEPTHS],
+  description:
+    'Order books only: hold the top N levels of each side; updates come when they change, levels leaving the top as "0", checksum over the top min(N, 25)',
+};
 
 const STREAM_POSITION: JsonSchema = closedObject(
   {
@@ -132,6 +154,12 @@ const OPENING_PROPERTIES: Record<string, JsonSchema> = {
     enum: ['epoch_changed', 'too_old', 'history_off', 'unavailable'],
     description: 'Why recovered is false',
   },
+  rate: { ...RATE, description: 'The rate chosen, when not realtime' },
+  conflated: {
+    const: true,
+    description:
+      'Present when the feed leaves messages out (a rate on conflatable channels, every rate or depth of a book): offsets then skip, and a jump is no gap',
+  },
 };
 
 function answerVariant(channel: CatalogueChannel): JsonSchema {
@@ -146,6 +174,7 @@ function answerVariant(channel: CatalogueChannel): JsonSchema {
     properties[channel.key.field] = keySchema(channel);
     required.push(channel.key.field);
   }
+  if (channel.name === BOOK_CHANNEL) properties.depth = DEPTH;
   return openObject(properties, required);
 }
 
