@@ -1,10 +1,12 @@
-/** How often a subscription's messages come: every one (`realtime`), or once per window. */
-export const FEED_RATES = ['realtime', '100ms', '250ms', '1000ms'] as const;
-export type FeedRate = (typeof FEED_RATES)[number];
+import type { BookDepth, FeedRate } from '../../realtime/src/feeds/feed-choice.js';
 
-/** How many levels of each side a partial order book holds (`depth`, order books only). */
-export const BOOK_DEPTHS = [10, 20, 50, 100] as const;
-export type BookDepth = (typeof BOOK_DEPTHS)[number];
+// One list for the gateway and the SDK: the gateway's parser checks against these.
+export {
+  BOOK_DEPTHS,
+  FEED_RATES,
+  type BookDepth,
+  type FeedRate,
+} from '../../realtime/src/feeds/feed-choice.js';
 
 /**
  * Which feed of a room a subscription takes: how often (`rate`, default `realtime`) and, for
