@@ -101,6 +101,44 @@ describe('plain-WebSocket JSON endpoint', () => {
     });
   });
 
+  it('serves feed rates and partial books in plain frames', async () => {
+    const client = await connected({ query: { token: hsToken('alice') } });
+    const trades = await client.command('subscribe', {
+      channel: 'trades',
+      symbol: 'RATEUSDT',
+      rate: '250ms',
+    });
+    expect(trades.data).toMatchObject({ ok: true, rate: '250ms' });
+    expect(trades.data).not.toHaveProperty('conflated');
+    gateway.emitter.emit(RealtimeEvent.OrderBookSnapshot, {
+      symbol: 'RATEUSDT',
+      lastUpdateId: 1,
+      bids: [['10', '1']],
+      asks: [['11', '1']],
+    });
+    const book = await client.command('subscribe', {
+      channel: 'orderbook',
+      symbol: 'RATEUSDT',
+      depth: 10,
+    });
+    expect(book.data).toMatchObject({ ok: true, depth: 10, conflated: true });
+    expect((await client.next(RealtimeEvent.OrderBookSnapshot)).data.data.bids).toEqual([
+      ['10', '1'],
+    ]);
+    for (let i = 1; i <= 5; i++) gateway.emitter.emit(RealtimeEvent.Trade, trade('RATEUSDT', i));
+    const batch = await client.next('batch');
+    expect(batch.data.map((envelope: any) => envelope.data.tradeId)).toEqual([1, 2, 3, 4, 5]);
+    const refused = await client.command('subscribe', {
+      channel: 'trades',
+      symbol: 'RATEUSDT',
+      depth: 10,
+    });
+    expect(refused.data.error).toEqual({
+      code: 'INVALID_PAYLOAD',
+      message: 'depth applies only to orderbook',
+    });
+  });
+
   it('takes a token with authenticate and answers it with the greeting', async () => {
     const client = await open();
     await client.next('auth_required');
