@@ -360,6 +360,15 @@ describe('client SDK on feed rates and partial books, against the real gateway',
     await publish(61, 90);
     await until(() => received.at(-1)?.price === '90', 3000, 'the latest ticker again');
     expect(gaps).toEqual([]);
+
+    // A switch the gateway refuses leaves the subscription as it was, position and all.
+    await expect(sdk.subscribe({ ...subscription, rate: '5s' as never })).rejects.toMatchObject({
+      code: 'INVALID_PAYLOAD',
+    });
+    expect(sdk.position(subscription)?.offset).toBe(received.at(-1)!.offset);
+    await publish(91, 110);
+    await until(() => received.at(-1)?.price === '110', 3000, 'the ticker after the refusal');
+    expect(gaps).toEqual([]);
   }, 20_000);
 
   it('delivers every trade at 250ms, in order, with contiguous offsets, in batches, with or without batching', async () => {
