@@ -409,13 +409,13 @@ export class AppWebSocketGateway
       for (const { definition, data } of feed ? feed.replay() : currentState())
         client.emit(definition.event, roomEnvelope(definition, data, offset, epoch, now, true));
     }
-    for (const previous of switched) {
-      this.settle(previous);
-      client.leave(previous);
-    }
     // What the room collected this turn predates this member's position: out it goes first.
+    for (const previous of switched) this.settle(previous);
     this.settle(member);
     client.join(member);
+    // Left after joining: for no moment does the room lack this listener (its stream would
+    // start over).
+    for (const previous of switched) client.leave(previous);
   }
 
   /** Sends what a room (its batched twin, a feed) holds for the members it has now. */
