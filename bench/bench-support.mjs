@@ -28,6 +28,14 @@ export const cpuSecondsOf = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(stat[11]) + Number(stat[12])) / 100;
 };
+/** Bytes a process has read and written so far (sockets and pipes included), from /proc. */
+export const ioBytesOf = (pid) => {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return {
+    read: Number(/^rchar: (\d+)/m.exec(io)[1]),
+    written: Number(/^wchar: (\d+)/m.exec(io)[1]),
+  };
+};
 export const ownCpuSeconds = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
@@ -104,12 +112,20 @@ export async function startGateway(env, publishKey) {
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => (await fetch(`${url}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
-    'readiness',
-  );
+  try {
+    await waitFor(
+      async () => (await fetch(`${url}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
+      'readiness',
+    );
+  } catch (error) {
+    // The caller never gets a handle to stop it: it must not outlive the failure.
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     url,
+    /** For a caller that must kill it on any exit (`stop` is the orderly way). */
+    pid: child.pid,
     cpuSeconds: () => cpuSecondsOf(child.pid),
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -12,8 +12,11 @@ import { WebSocket } from 'ws';
  * @type {{
  *   targets: Array<{ url: string; command?: [event: string, body: unknown] }>;
  *   connections: number; firstAddress: number; protocol: 'socket.io' | 'json' | 'raw';
- *   jwtSecret?: string; firstUser?: number; batch?: boolean;
+ *   jwtSecret?: string; firstUser?: number; batch?: boolean; books?: boolean;
  * }}
+ * With `books` (Socket.IO), every order-book message counts (`bookMessages`) and each
+ * connection's highest `lastUpdateId` is kept (`lastUpdateIds`: lowest and highest over the
+ * connections): rate and depth feeds carry no publisher timestamp to count them by.
  */
 const config = JSON.parse(process.argv[2]);
 const { targets, connections, firstAddress, protocol, jwtSecret, firstUser } = config;
@@ -22,6 +25,8 @@ let ready = 0;
 let misrouted = 0;
 let stopping = false;
 const sockets = [];
+const lastUpdateIds = config.books ? new Array(connections).fill(0) : undefined;
+let bookMessages = 0;
 
 function address(i) {
   // 127.0.0.x source addresses get past one address's ephemeral port range.
@@ -44,7 +49,17 @@ function received(user, data) {
   if (user !== undefined && data.userId !== user) misrouted++;
 }
 
-function onSocketIo(socket, text, user, command, markReady) {
+/** Order-book messages (or a batch of them) to connection `i`; replays only move its id. */
+function noteBook(i, event, payload) {
+  for (const envelope of event === 'batch' ? payload : [payload]) {
+    const id = envelope?.data?.lastUpdateId;
+    if (typeof id !== 'number') continue;
+    if (!envelope.replay) bookMessages++;
+    if (id > lastUpdateIds[i]) lastUpdateIds[i] = id;
+  }
+}
+
+function onSocketIo(socket, text, user, command, markReady, i) {
   if (text === '2') return socket.send('3');
   if (text.startsWith('0')) {
     const auth = {
@@ -60,6 +75,7 @@ function onSocketIo(socket, text, user, command, markReady) {
   if (text.startsWith('43/ws,1')) return markReady();
   if (text.startsWith('42/ws,')) {
     const [event, payload] = JSON.parse(text.slice(6));
+    if (lastUpdateIds) noteBook(i, event, payload);
     if (event === 'batch') {
       for (const envelope of payload) received(user, envelope.data);
     } else if (payload?.data?.timestamp !== undefined && !payload.replay) {
@@ -130,7 +146,7 @@ function connect(i, attempt = 0) {
     const text = data.toString();
     if (protocol === 'raw') received(user, JSON.parse(text).data);
     else if (protocol === 'json') onJson(socket, text, user, command, markReady);
-    else onSocketIo(socket, text, user, command, markReady);
+    else onSocketIo(socket, text, user, command, markReady, i);
   });
   socket.on('open', () => {
     if (protocol === 'raw') markReady();
@@ -151,7 +167,15 @@ process.on('message', async (message) => {
       if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } else if (message === 'report') {
-    process.send({ protocol, ready, misrouted, latencies: latencies.splice(0) });
+    const books = lastUpdateIds && {
+      bookMessages,
+      lastUpdateIds: {
+        lowest: lastUpdateIds.reduce((a, b) => Math.min(a, b), Infinity),
+        highest: lastUpdateIds.reduce((a, b) => Math.max(a, b), 0),
+      },
+    };
+    bookMessages = 0;
+    process.send({ protocol, ready, misrouted, latencies: latencies.splice(0), ...books });
   } else if (message === 'stop') {
     stopping = true;
     for (const socket of sockets) socket?.terminate();
