@@ -8,6 +8,8 @@ import { DemoPageController } from './page/demo-page.controller.js';
 import { DemoOrderDesk } from './requests/demo-order-desk.js';
 import { DEMO_METHODS } from './requests/demo-requests.js';
 import { MarketAssistant } from './requests/market-assistant.js';
+import { MarketCandles } from './requests/market-candles.js';
+import { ServerTime } from './requests/server-time.js';
 import { AccountOnSubscribe } from './simulator/account-on-subscribe.service.js';
 import { DEMO_EVENTS } from './simulator/demo-events.js';
 import { DEMO_MARKETS } from './simulator/simulated-market.js';
@@ -20,7 +22,8 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
  * (demo-events.ts), delivered like the built-in ones. A user who signs in gets their balance
  * and portfolio as soon as they subscribe (account-on-subscribe.service.ts). The page places and
  * cancels orders and asks a small market assistant over the live connection (`request`: the
- * methods of requests/demo-requests.ts, answered in process by DemoOrderDesk and MarketAssistant).
+ * methods of requests/demo-requests.ts, answered in process by DemoOrderDesk, MarketAssistant,
+ * MarketCandles (the chart's history) and ServerTime).
  */
 @Module({
   imports: [
@@ -39,6 +42,8 @@ import { UserActivitySimulator } from './simulator/user-activity.simulator.js';
     AccountOnSubscribe,
     DemoOrderDesk,
     MarketAssistant,
+    MarketCandles,
+    ServerTime,
   ],
 })
 export class DemoAppModule {}

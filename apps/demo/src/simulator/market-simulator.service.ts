@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { RealtimeEmitter, RealtimeEvent } from '#realtime';
+import { CandleHistory } from './candle-history.js';
 import type { DemoPayloads } from './demo-events.js';
 import { DEMO_MARKETS, SimulatedMarket } from './simulated-market.js';
 
@@ -28,6 +29,10 @@ const PERIOD = {
 @Injectable()
 export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly markets = DEMO_MARKETS.map((spec) => new SimulatedMarket(spec));
+  /** Each market's closed one-minute candles (`market.candles` serves them), by symbol. */
+  readonly candles: ReadonlyMap<string, CandleHistory> = new Map(
+    DEMO_MARKETS.map((spec) => [spec.symbol, new CandleHistory(spec, Date.now())]),
+  );
   private readonly timers: NodeJS.Timeout[] = [];
   private running = false;
   private readonly events: RealtimeEmitter<DemoPayloads>;
@@ -79,7 +84,10 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
       if (!this.running) return;
       const { trade, klines } = market.trade(Date.now());
       this.events.emit(RealtimeEvent.Trade, trade);
-      for (const kline of klines) this.events.emit(RealtimeEvent.KlineUpdate, kline);
+      for (const kline of klines) {
+        this.candles.get(market.symbol)!.record(kline);
+        this.events.emit(RealtimeEvent.KlineUpdate, kline);
+      }
       this.scheduleTrade(market);
     }, delay);
     this.timers.push(timer);
