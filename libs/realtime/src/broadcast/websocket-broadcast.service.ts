@@ -48,6 +48,7 @@ export class WebSocketBroadcastService
   private readonly failures = new CountedLog(new Logger('Broadcast'));
   private readonly tickerUpdate: CatalogueEvent;
   private readonly tickersUpdate: CatalogueEvent;
+  private readonly orderBookUpdate: CatalogueEvent;
 
   constructor(
     @Inject(AppWebSocketGateway) private readonly gateway: AppWebSocketGateway,
@@ -65,6 +66,7 @@ export class WebSocketBroadcastService
   ) {
     this.tickerUpdate = catalogue.definition(RealtimeEvent.TickerUpdate)!;
     this.tickersUpdate = catalogue.definition(RealtimeEvent.TickersUpdate)!;
+    this.orderBookUpdate = catalogue.definition(RealtimeEvent.OrderBookUpdate)!;
     if (settings.tickerConflationMs > 0) {
       this.tickerConflator = new TickerConflator(settings.tickerConflationMs, (ticker) =>
         this.streams.append(this.tickerUpdate, eventRoom(this.tickerUpdate, ticker), ticker),
@@ -129,6 +131,12 @@ export class WebSocketBroadcastService
     }
     this.metrics.eventIn(ingress, definition.event);
     const data = payload as Payload;
+    // Clustered, an update still in flight may make it stale later: the market state then
+    // holds it back at delivery (its offset is skipped, as for a hole).
+    if (definition === this.orderBookUpdate && this.market.staleOrderBookUpdate(data)) {
+      this.metrics.drop('orderbook-stale');
+      return true;
+    }
     if (
       definition === this.tickerUpdate &&
       this.tickerConflator &&

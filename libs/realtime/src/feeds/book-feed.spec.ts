@@ -183,6 +183,20 @@ describe('BookFeed', () => {
     ]);
   });
 
+  it('removes a spelling a book that joined mid-window holds before the last spelling of the window', () => {
+    const gateway = setUp(1000, undefined);
+    gateway.snapshot(10, [['100', '1']], [['101', '1']]);
+    gateway.feed.flush();
+    gateway.update(11, 11, [['92.4', '2']], []);
+    const late = subscriberOf();
+    for (const { data } of gateway.feed.replay()) late.apply({ event: 's', data } as Sent);
+    gateway.update(12, 12, [['92.4', '0']], []);
+    gateway.update(13, 13, [['92.40', '2']], []);
+    gateway.feed.flush();
+    for (const message of gateway.sent.splice(1)) late.apply(message);
+    expect(late.book.bidLevels()).toEqual(gateway.sequencer.book(SYMBOL)!.bidLevels());
+  });
+
   it('sends a snapshot taken in the window as the book at its end', () => {
     const gateway = setUp(1000, 10);
     gateway.snapshot(10, [['100', '1']], [['101', '1']]);

@@ -109,6 +109,14 @@ export class MarketState {
     return this.books.book(symbol);
   }
 
+  /**
+   * Whether an order-book update repeats what the book already has (an exchange's resend):
+   * refused before it takes a place in the room's stream, where it would leave a jump.
+   */
+  staleOrderBookUpdate(data: Payload): boolean {
+    return this.books.stale(data as never);
+  }
+
   /** Whether `symbol`'s book is in sync: what a new subscriber may be sent. */
   orderBookSynced(symbol: string): boolean {
     return this.books.synced(symbol);

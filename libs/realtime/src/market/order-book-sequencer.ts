@@ -63,6 +63,12 @@ export class OrderBookSequencer {
     return this.books.get(symbol)?.book;
   }
 
+  /** Whether `data` ends at or before the book it would update: nothing to forward. */
+  stale(data: UpdatePayload): boolean {
+    const entry = this.books.get(data.symbol);
+    return entry !== undefined && entry.synced && data.lastUpdateId <= entry.book.lastUpdateId;
+  }
+
   /** Whether `symbol`'s book is in sync with the exchange's (a snapshot, and no hole since). */
   synced(symbol: string): boolean {
     return this.books.get(symbol)?.synced ?? false;

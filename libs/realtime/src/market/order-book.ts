@@ -19,6 +19,8 @@ export interface ChangedLevel {
   readonly before: BookLevel | null;
   /** The price as the side last spelled it. */
   price: string;
+  /** The spelling of the level last removed there in between, if one was. */
+  removed?: string;
 }
 
 /**
@@ -53,8 +55,9 @@ class BookSide {
   set(price: string, quantity: string): string {
     const value = Number(price);
     const kept = this.levelsByValue.get(value);
-    if (this.trackers.length > 0) this.record(value, kept, price);
-    if (ZERO.test(quantity)) {
+    const removing = ZERO.test(quantity);
+    if (this.trackers.length > 0) this.record(value, kept, price, removing);
+    if (removing) {
       if (!kept) return price;
       this.levelsByValue.delete(value);
       this.values.splice(this.search(value), 1);
@@ -74,7 +77,7 @@ class BookSide {
     while (this.values.length > depth) {
       const value = this.values.pop()!;
       const kept = this.levelsByValue.get(value)!;
-      if (this.trackers.length > 0) this.record(value, kept, kept.price);
+      if (this.trackers.length > 0) this.record(value, kept, kept.price, true);
       this.levelsByValue.delete(value);
     }
   }
@@ -87,25 +90,37 @@ class BookSide {
    */
   changedSince(changes: SideChanges): BookLevel[] {
     const levels: BookLevel[] = [];
-    for (const [value, { before, price }] of changes) {
+    for (const [value, { before, price, removed }] of changes) {
       const now = this.levelsByValue.get(value);
       if (!now) {
         levels.push([before ? before[0] : price, '0']);
         continue;
       }
+      // Spelled anew since: whichever spelling a book holds (the window's first, or one a
+      // book that joined in between got), its removal comes before the new spelling.
       if (before && before[0] !== now.price) levels.push([before[0], '0']);
+      if (removed !== undefined && removed !== now.price && removed !== before?.[0])
+        levels.push([removed, '0']);
       levels.push([now.price, now.quantity]);
     }
     return levels;
   }
 
-  private record(value: number, kept: KeptLevel | undefined, price: string): void {
+  private record(
+    value: number,
+    kept: KeptLevel | undefined,
+    price: string,
+    removing: boolean,
+  ): void {
     const spelled = kept ? kept.price : price;
     for (const changes of this.trackers) {
-      const changed = changes.get(value);
+      let changed = changes.get(value);
       if (changed) changed.price = spelled;
-      else
-        changes.set(value, { before: kept ? [kept.price, kept.quantity] : null, price: spelled });
+      else {
+        changed = { before: kept ? [kept.price, kept.quantity] : null, price: spelled };
+        changes.set(value, changed);
+      }
+      if (removing && kept) changed.removed = kept.price;
     }
   }
 
