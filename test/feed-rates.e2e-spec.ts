@@ -12,7 +12,7 @@ import {
   until,
 } from './support/gateway-harness.js';
 import { RandomBookStream } from './support/random-book-stream.js';
-import { seeded } from './support/reference-book.js';
+import { ReferenceBook, seeded, type Level } from './support/reference-book.js';
 import {
   ReferenceBookHistory,
   bookChecksum,
@@ -83,6 +83,8 @@ function bookAnswer(symbol: string, feed: Feed, more: object = {}) {
  */
 class CheckedBook {
   readonly book = new OrderBook();
+  /** The same book keyed by the price strings received, which docs/PROTOCOL.md says gives the same book. */
+  private readonly byString = new ReferenceBook();
   readonly live: Envelope[] = [];
   /** When each live message arrived. */
   readonly liveAt: number[] = [];
@@ -90,6 +92,8 @@ class CheckedBook {
   readonly problems: string[] = [];
   /** Offset jumps on the plain feed (realtime, whole book), kept apart: docs' step 5. */
   readonly offsetGaps: string[] = [];
+  /** Where the book keyed by price strings (not values) went wrong, kept apart too. */
+  readonly stringKeyedProblems: string[] = [];
   /** Set by a (re)subscribe answer: the next book message must be the replay snapshot. */
   private replayDue = true;
   /** Set by an answer that must not be followed by a replay (the same feed again). */
@@ -150,6 +154,10 @@ class CheckedBook {
 
     if (name === 'orderbook.snapshot') {
       this.book.reset(data.lastUpdateId, data.bids, data.asks);
+      this.byString.bids.clear();
+      this.byString.asks.clear();
+      this.byString.apply('bids', data.bids);
+      this.byString.apply('asks', data.asks);
       this.state = 'fresh';
     } else {
       if (this.state === 'no-snapshot')
@@ -171,6 +179,8 @@ class CheckedBook {
           `${where}: overlaps the previous update (book at ${this.book.lastUpdateId}), only the first after a snapshot may`,
         );
       this.book.apply(data.lastUpdateId, data.bids, data.asks);
+      this.byString.apply('bids', data.bids);
+      this.byString.apply('asks', data.asks);
       this.state = 'steady';
     }
     this.checkBook(where, data);
@@ -216,6 +226,16 @@ class CheckedBook {
     if (difference)
       this.problem(
         `${where}: book differs from the reference at ${data.lastUpdateId}: ${difference}`,
+      );
+    const keyedByString = {
+      bids: this.byString.sorted('bids'),
+      asks: this.byString.sorted('asks'),
+    };
+    const stringDifference = firstDifference(keyedByString, topOf(expected, this.depth));
+    if (stringDifference)
+      this.problem(
+        `${where}: the book keyed by price strings differs from the reference at ${data.lastUpdateId}: ${stringDifference}`,
+        this.stringKeyedProblems,
       );
     const levels = Math.min(this.depth, 25);
     const computed = bookChecksum(mine, levels);
@@ -320,6 +340,11 @@ describe(`feed rates and partial books over real sockets (${REPLAY_HINT})`, () =
       { feed: { rate: 'realtime', depth: 50 }, atBurst: 80 },
       { feed: { rate: '250ms', depth: undefined }, atBurst: 83 },
       { feed: { rate: 'realtime', depth: undefined }, atBurst: 90 },
+      // More mid-window joins of whole-book feeds: the join whose snapshot holds a level in a
+      // spelling the window then changed back is the hard case of merged updates.
+      { feed: { rate: '100ms', depth: undefined }, atBurst: 57 },
+      { feed: { rate: '1000ms', depth: undefined }, atBurst: 97 },
+      { feed: { rate: '250ms', depth: undefined }, atBurst: 113 },
     ];
     const SWITCHES: Array<{ atBurst: number; feed: Feed }> = [
       { atBurst: 0, feed: { rate: '250ms', depth: 10 } },
@@ -531,6 +556,15 @@ describe(`feed rates and partial books over real sockets (${REPLAY_HINT})`, () =
       ).toEqual([]);
     });
 
+    it('brings books keyed by the price strings to the same book too (docs: either keying gives the same book)', () => {
+      const subscribers = [...matrix, ...late].map(({ subscriber }) => subscriber);
+      expect(
+        [...subscribers, switcher, leaver, ...(returner ? [returner] : [])].flatMap((each) =>
+          [...each.books.values()].flatMap((book) => book.stringKeyedProblems),
+        ),
+      ).toEqual([]);
+    });
+
     it('sends the same messages to every subscriber of a feed, a late one getting the same suffix', () => {
       for (const symbol of SYMBOLS) {
         const byFeed = new Map<string, Envelope[][]>();
@@ -644,6 +678,124 @@ describe(`feed rates and partial books over real sockets (${REPLAY_HINT})`, () =
       expect(book.book.lastUpdateId).toBe(histories.get(RECOVERY.symbol)!.lastUpdateId);
     });
   });
+
+  describe.each(['250ms', '1000ms'] as const)(
+    'a whole-book feed at %s, joined mid-window',
+    (rate) => {
+      const symbol = `JOIN${rate.toUpperCase()}`;
+      const feed: Feed = { rate, depth: undefined };
+      const history = new ReferenceBookHistory();
+      let early: BookSubscriber;
+      let late: BookSubscriber;
+      let lastUpdateId = 10;
+
+      beforeAll(async () => {
+        const histories = new Map([[symbol, history]]);
+        const update = (bids: Level[], asks: Level[] = []) => {
+          const event: UpstreamBookEvent = {
+            kind: 'update',
+            firstUpdateId: lastUpdateId + 1,
+            lastUpdateId: ++lastUpdateId,
+            bids,
+            asks,
+          };
+          history.record(event);
+          gateway.emitter.emit(RealtimeEvent.OrderBookUpdate, {
+            symbol,
+            ...event,
+            kind: undefined,
+          });
+        };
+        const opening: UpstreamBookEvent = {
+          kind: 'snapshot',
+          lastUpdateId,
+          bids: [
+            ['10', '1'],
+            ['9', '1'],
+            ['8', '1'],
+          ],
+          asks: [
+            ['11', '1'],
+            ['12', '1'],
+          ],
+        };
+        history.record(opening);
+        gateway.emitter.emit(RealtimeEvent.OrderBookSnapshot, {
+          symbol,
+          ...opening,
+          kind: undefined,
+        });
+        early = new BookSubscriber('early', await gateway.connect(), histories);
+        late = new BookSubscriber('joined mid-window', await gateway.connect(), histories);
+        expect(await early.subscribe(symbol, feed)).toEqual(bookAnswer(symbol, feed));
+
+        // A window ends right after the early subscriber got this: the next one begins.
+        update([['8', '2']]);
+        await until(
+          () => early.books.get(symbol)!.book.lastUpdateId === lastUpdateId,
+          3000,
+          'a window end',
+        );
+        update([['10', '0']]);
+        update([['10.0', '1']]);
+        update([], [['11', '2']]);
+        update([['9.5', '1']]);
+        update([['8', '0']]);
+        update([['8.0', '2']]);
+        update([['7', '1']]);
+        update([['7', '0']]);
+        update([['7.0', '1']]);
+        expect(await late.subscribe(symbol, feed)).toEqual(bookAnswer(symbol, feed));
+        update([['10.0', '0']]);
+        update([['10', '1']]);
+        update([], [['11', '1']]);
+        update([['9.5', '0']]);
+        // Spelled a third way and back: the joiner holds the middle spelling.
+        update([['8.0', '0']]);
+        update([['8.00', '2']]);
+        update([['8.00', '0']]);
+        update([['8', '2']]);
+        // Came, was spelled anew, and went: the joiner holds the new spelling.
+        update([['7.00', '0']]);
+        await until(
+          () =>
+            [early, late].every(
+              (each) => each.books.get(symbol)!.book.lastUpdateId === lastUpdateId,
+            ),
+          3000,
+          'both subscribers at the last update',
+        ).catch(() => undefined);
+      });
+
+      it('brings the joiner to the book at the window end: levels re-spelled and back, a quantity changed and back, levels that came and went', () => {
+        const lateBook = late.books.get(symbol)!;
+        // The join fell in the window: the snapshot held its middle, the update overlapped it.
+        expect(lateBook.replays.map((envelope) => envelope.data.lastUpdateId)).toEqual([20]);
+        expect(lateBook.overlaps).toBe(1);
+        expect([
+          ...early.stray,
+          ...late.stray,
+          ...early.books.get(symbol)!.problems,
+          ...lateBook.problems,
+        ]).toEqual([]);
+        for (const each of [early, late]) {
+          const { book } = each.books.get(symbol)!;
+          expect({ bids: book.bidLevels(), asks: book.askLevels(), at: book.lastUpdateId }).toEqual(
+            {
+              ...history.current,
+              at: lastUpdateId,
+            },
+          );
+        }
+      });
+
+      it('brings a joiner that keys levels by the price strings to the same book (docs: either keying gives the same book)', () => {
+        expect(
+          [early, late].flatMap((each) => each.books.get(symbol)!.stringKeyedProblems),
+        ).toEqual([]);
+      });
+    },
+  );
 
   describe('conflatable channels and trades at a rate', () => {
     /** A raw connection that records every event with the time it arrived. */
