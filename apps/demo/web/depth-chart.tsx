@@ -89,7 +89,7 @@ export function DepthChart({
       },
       grid: { vertLines: { visible: false }, horzLines: { color: COLORS.grid } },
       localization: { precision: priceDecimals },
-      rightPriceScale: { borderColor: COLORS.grid },
+      rightPriceScale: { borderColor: COLORS.grid, scaleMargins: { top: 0.12, bottom: 0.02 } },
       timeScale: { borderColor: COLORS.grid },
       handleScroll: false,
       handleScale: false,
