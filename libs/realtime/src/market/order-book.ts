@@ -19,8 +19,8 @@ export interface ChangedLevel {
   readonly before: BookLevel | null;
   /** The price as the side last spelled it. */
   price: string;
-  /** The spelling of the level last removed there in between, if one was. */
-  removed?: string;
+  /** The spellings of the levels removed there in between, each once, if any were. */
+  removed?: string[];
 }
 
 /**
@@ -85,23 +85,23 @@ class BookSide {
   /**
    * Every level changed since `changes` began, at its state now: its absolute quantity, or
    * `"0"` when it is gone (also when it came and went in between: a book that joined then
-   * may hold it). A price spelled anew comes as the old spelling's `"0"` first. Applied to
-   * any book this side was in since `changes` began, it gives this side.
+   * may hold it). A price spelled anew comes as a `"0"` for each spelling it had first.
+   * Applied to any book this side was in since `changes` began, it gives this side.
    */
   changedSince(changes: SideChanges): BookLevel[] {
     const levels: BookLevel[] = [];
     for (const [value, { before, price, removed }] of changes) {
       const now = this.levelsByValue.get(value);
-      if (!now) {
-        levels.push([before ? before[0] : price, '0']);
-        continue;
-      }
-      // Spelled anew since: whichever spelling a book holds (the window's first, or one a
-      // book that joined in between got), its removal comes before the new spelling.
-      if (before && before[0] !== now.price) levels.push([before[0], '0']);
-      if (removed !== undefined && removed !== now.price && removed !== before?.[0])
-        levels.push([removed, '0']);
-      levels.push([now.price, now.quantity]);
+      // Whichever spelling a book holds (the window's first, or one that a book which joined
+      // in between got), its removal comes first, so books keyed by the price's string end
+      // the same as books keyed by its value.
+      const first = before?.[0];
+      if (first !== undefined && first !== now?.price) levels.push([first, '0']);
+      if (removed)
+        for (const spelling of removed)
+          if (spelling !== first && spelling !== now?.price) levels.push([spelling, '0']);
+      if (now) levels.push([now.price, now.quantity]);
+      else if (first === undefined && !removed) levels.push([price, '0']);
     }
     return levels;
   }
@@ -120,7 +120,10 @@ class BookSide {
         changed = { before: kept ? [kept.price, kept.quantity] : null, price: spelled };
         changes.set(value, changed);
       }
-      if (removing && kept) changed.removed = kept.price;
+      if (removing && kept) {
+        const removed = (changed.removed ??= []);
+        if (!removed.includes(kept.price)) removed.push(kept.price);
+      }
     }
   }
 
