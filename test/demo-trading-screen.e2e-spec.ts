@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { io } from 'socket.io-client';
+import { command } from './support/gateway-harness.js';
 import { launchChromium, startDemo } from './support/demo.js';
 import type { RunningProcess } from './support/processes.js';
 
@@ -137,6 +139,46 @@ describe('demo trading screen in Chromium (lightweight-charts, book feeds by lay
   afterAll(async () => {
     await browser?.close();
     await demo?.stop();
+  });
+
+  it('serves candle history (market.candles) and the clock (market.time) over the live connection', async () => {
+    const socket = io(url + '/ws', { transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise((resolve) => socket.once('connected', resolve));
+      const request = (method: string, params?: object) =>
+        command(socket, 'request', { method, ...(params ? { params } : {}) });
+      const answer = await request('market.candles', { symbol: 'ETHUSDT', interval: '1m' });
+      expect(answer).toMatchObject({ ok: true, result: { symbol: 'ETHUSDT', interval: '1m' } });
+      const candles = answer.result.candles as Array<Record<string, unknown>>;
+      // 200 by default, oldest first, whole minutes up to the last closed one.
+      expect(candles).toHaveLength(200);
+      const current = Math.floor(Date.now() / MINUTE) * MINUTE;
+      expect(candles.at(-1)!.openTime).toBeLessThan(current);
+      candles.forEach((candle, i) => {
+        expect(candle).toMatchObject({ symbol: 'ETHUSDT', interval: '1m', closed: true });
+        expect(candle.close).toMatch(/^\d+\.\d\d$/);
+        if (i > 0) expect(candle.openTime).toBe((candles[i - 1]!.openTime as number) + MINUTE);
+      });
+      const few = await request('market.candles', { symbol: 'BTCUSDT', interval: '1m', limit: 5 });
+      expect(few.result.candles).toHaveLength(5);
+
+      for (const [params, code] of [
+        [{ symbol: 'BTCUSDT', interval: '5m' }, 'UNSUPPORTED_INTERVAL'],
+        [{ symbol: 'BTCUSDT', interval: '1m', limit: 501 }, 'INVALID_LIMIT'],
+        [{ symbol: 'BTCUSDT', interval: '2m' }, 'INVALID_INTERVAL'],
+        [{ symbol: 'DOGEUSDT', interval: '1m' }, 'INVALID_SYMBOL'],
+      ] as const) {
+        const refused = await request('market.candles', params);
+        expect({ params, code: refused.error?.code }).toEqual({ params, code });
+      }
+
+      const before = Date.now();
+      const time = await request('market.time');
+      expect(time.result.serverTime).toBeGreaterThanOrEqual(before - 1000);
+      expect(time.result.serverTime).toBeLessThanOrEqual(Date.now() + 1000);
+    } finally {
+      socket.close();
+    }
   });
 
   describe.each(SIZES)('$name ($viewport.width x $viewport.height)', (size) => {
@@ -378,6 +420,74 @@ describe('demo trading screen in Chromium (lightweight-charts, book feeds by lay
         fullPage: true,
       });
     }, 60_000);
+
+    it('switches the book feed when the viewport crosses the breakpoint, and back', async () => {
+      const other = SIZES.find((s) => s.name !== size.name)!;
+      const rowsAfter = async (viewport: { width: number; height: number }, rows: number) => {
+        const from = wire.subscribes.length;
+        await page.setViewportSize(viewport);
+        await page.waitForFunction(
+          (rows) =>
+            document.querySelectorAll('#orderbook tr.level.bid').length === rows &&
+            document.querySelector('#book-state')?.textContent === 'synced',
+          rows,
+          { timeout: 10_000 },
+        );
+        return wire.subscribes.slice(from).filter((s) => s.channel === 'orderbook');
+      };
+      const switched = await rowsAfter(other.viewport, other.rows);
+      expect(await page.getAttribute('main', 'data-layout')).toBe(other.name);
+      expect(switched.at(-1)).toMatchObject({ channel: 'orderbook', symbol: 'BTCUSDT' });
+      expect(switched.at(-1)!.rate ?? 'realtime').toBe(other.feed.rate ?? 'realtime');
+      expect(switched.at(-1)!.depth).toBe(other.feed.depth);
+      const back = await rowsAfter(size.viewport, size.rows);
+      expect(back.at(-1)!.rate ?? 'realtime').toBe(size.feed.rate ?? 'realtime');
+      expect(back.at(-1)!.depth).toBe(size.feed.depth);
+      const book = await shownBook(page);
+      expect(Number(book.spread)).toBeCloseTo(Number(book.bestAsk) - Number(book.bestBid), 6);
+    }, 30_000);
+
+    it('shows another market when its row is clicked: chart history, book and tape of that symbol', async () => {
+      await page.click('#tickers tbody tr:nth-child(2)');
+      await page.waitForSelector('#tickers tr.selected', { timeout: 5000 });
+      expect(await page.textContent('#tickers tr.selected td:first-child')).toBe('ETHUSDT');
+      // ETH trades near 3500 (BTC near 65000): the chart, the book and the tape moved over.
+      const nearEth = (value: string | null | undefined) => Math.abs(Number(value) - 3500) < 500;
+      await page.waitForFunction(
+        () =>
+          Number(document.querySelector('#klines')?.getAttribute('data-history-bars')) > 0 &&
+          Math.abs(
+            Number(document.querySelector('#klines')?.getAttribute('data-last-close')) - 3500,
+          ) < 500,
+        undefined,
+        { timeout: 10_000 },
+      );
+      await page.waitForFunction(
+        () =>
+          Math.abs(
+            Number(document.querySelector('#orderbook tr.level.bid td')?.textContent) - 3500,
+          ) < 500 && document.querySelector('#book-state')?.textContent === 'synced',
+        undefined,
+        { timeout: 10_000 },
+      );
+      await page.waitForFunction(
+        () =>
+          Math.abs(
+            Number(document.querySelector('#trades tbody tr.trade td')?.textContent) - 3500,
+          ) < 500,
+        undefined,
+        { timeout: 10_000 },
+      );
+      expect(nearEth(await page.textContent('#mid'))).toBe(true);
+      const eth = wire.subscribes.filter(
+        (s) => s.symbol === 'ETHUSDT' && s.channel === 'orderbook',
+      );
+      expect(eth.at(-1)!.depth).toBe(size.feed.depth);
+      await page.screenshot({
+        path: `${SCREENSHOTS}/trading-${size.name}-ethusdt.png`,
+        fullPage: true,
+      });
+    }, 30_000);
 
     it('logged no console error or warning', () => {
       expect(problems).toEqual([]);

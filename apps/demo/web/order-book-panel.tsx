@@ -1,6 +1,7 @@
 import { useEffect, useState, type CSSProperties } from 'react';
 import type { MarketFeed } from '../../../libs/client/src/index.js';
 import type { BookLevel } from '../../../libs/realtime/src/market/order-book.js';
+import { spreadAndMid } from './book-figures.js';
 import { marketSpec, useOrderBook, useRealtime } from './demo-hooks.js';
 import { DepthChart } from './depth-chart.js';
 import type { Layout } from './use-layout.js';
@@ -23,22 +24,6 @@ export const BOOK_FEEDS: Record<Layout, BookFeed> = {
 
 /** Levels a side taken from a full book: all the demo's (it keeps 50), for the depth chart. */
 const FULL_BOOK_LEVELS = 100;
-
-/** Spread and mid of the best bid and ask, in the market's decimals (the mid one more). */
-export function spreadAndMid(
-  bid: string,
-  ask: string,
-  tick: number,
-  decimals: number,
-): { spread: string; mid: string; bps: string } {
-  const ticks = Math.round((Number(ask) - Number(bid)) / tick);
-  const mid = (Number(bid) + Number(ask)) / 2;
-  return {
-    spread: (ticks * tick).toFixed(decimals),
-    mid: mid.toFixed(decimals + 1),
-    bps: (((ticks * tick) / mid) * 10_000).toFixed(2),
-  };
-}
 
 /** Each level with the quantity up to and including it, from the best outwards. */
 function withTotals(levels: readonly BookLevel[]): Array<[string, string, number]> {
