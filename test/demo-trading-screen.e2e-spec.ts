@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
+import { ClientNetwork } from './support/client-network.js';
 import { command } from './support/gateway-harness.js';
 import { launchChromium, startDemo } from './support/demo.js';
 import type { RunningProcess } from './support/processes.js';
@@ -25,16 +26,20 @@ function socketIoEvent(frame: string | Buffer): { name: string; args: unknown[] 
 /** What the page's browser said on the wire: its subscribes, and each envelope it received. */
 interface Wire {
   subscribes: Array<Record<string, unknown>>;
+  /** The methods of the requests sent. */
+  requests: string[];
   received: Array<{ at: number; event: string; symbol?: string }>;
 }
 
 function recordWire(page: Page): Wire {
-  const wire: Wire = { subscribes: [], received: [] };
+  const wire: Wire = { subscribes: [], requests: [], received: [] };
   page.on('websocket', (socket) => {
     socket.on('framesent', ({ payload }) => {
       const event = socketIoEvent(payload);
       if (event?.name === 'subscribe')
         wire.subscribes.push(event.args[0] as Record<string, unknown>);
+      if (event?.name === 'request')
+        wire.requests.push((event.args[0] as { method: string }).method);
     });
     socket.on('framereceived', ({ payload }) => {
       const event = socketIoEvent(payload);
@@ -360,7 +365,9 @@ describe('demo trading screen in Chromium (lightweight-charts, book feeds by lay
       expect(new Set(ages).size).toBeGreaterThan(1);
       expect(await dataNumber(page, '#last-message', 'age-ms')).toBeLessThan(3000);
       expect(await page.textContent('#gaps')).toBe('gaps 0');
-      expect(await page.textContent('#recoveries')).toBe('reconnects 0 · recovered 0 · lost 0');
+      expect(await page.textContent('#recoveries')).toBe(
+        'reconnects 0 · recovered 0 · refreshed 0 · lost 0',
+      );
       await page.waitForFunction(
         () => /^rtt \d+ ms$/.test(document.querySelector('#latency')?.textContent ?? ''),
         undefined,
@@ -492,5 +499,72 @@ describe('demo trading screen in Chromium (lightweight-charts, book feeds by lay
     it('logged no console error or warning', () => {
       expect(problems).toEqual([]);
     });
+  });
+
+  describe('through a network that drops', () => {
+    let network: ClientNetwork;
+    let page: Page;
+    let wire: Wire;
+
+    beforeAll(async () => {
+      network = await new ClientNetwork(Number(new URL(url).port)).start();
+      page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      wire = recordWire(page);
+      await page.goto(`${network.url}/`);
+      await page.waitForSelector('#status.connected', { timeout: 10_000 });
+      await page.waitForFunction(
+        () => Number(document.querySelector('#klines')?.getAttribute('data-history-bars')) > 0,
+        undefined,
+        { timeout: 10_000 },
+      );
+    }, 30_000);
+
+    afterAll(async () => {
+      await page?.close();
+      await network?.stop();
+    });
+
+    it('shows the silence, then the reconnect and its recoveries; the chart asks for its history again', async () => {
+      expect(await page.getAttribute('#recoveries', 'data-reconnects')).toBe('0');
+      const historyRequests = () => wire.requests.filter((m) => m === 'market.candles').length;
+      const asked = historyRequests();
+      network.goOffline();
+      await page.waitForSelector('#status.reconnecting', { timeout: 10_000 });
+      // The age keeps counting while nothing comes.
+      await page.waitForFunction(
+        () => Number(document.querySelector('#last-message')?.getAttribute('data-age-ms')) > 2000,
+        undefined,
+        { timeout: 10_000 },
+      );
+      network.goOnline();
+      await page.waitForSelector('#status.connected', { timeout: 15_000 });
+      await page.waitForFunction(
+        () => document.querySelector('#recoveries')?.getAttribute('data-reconnects') === '1',
+        undefined,
+        { timeout: 10_000 },
+      );
+      const recovered = await dataNumber(page, '#recoveries', 'recovered');
+      const refreshed = await dataNumber(page, '#recoveries', 'refreshed');
+      // One outcome per public subscription: tickers, funding, klines, book, trades. The
+      // trades' missed messages come again; the others take the current state; none is lost.
+      expect(recovered).toBeGreaterThanOrEqual(1);
+      expect(recovered + refreshed).toBe(5);
+      expect(await page.getAttribute('#recoveries', 'data-lost')).toBe('0');
+      expect(await page.textContent('#recovery')).toMatch(/^last reconnect: /);
+      await page.waitForFunction(
+        () => Number(document.querySelector('#last-message')?.getAttribute('data-age-ms')) < 2000,
+        undefined,
+        { timeout: 10_000 },
+      );
+      expect(historyRequests()).toBeGreaterThan(asked);
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#book-state')?.textContent === 'synced' &&
+          Number(document.querySelector('#klines')?.getAttribute('data-history-bars')) > 0,
+        undefined,
+        { timeout: 10_000 },
+      );
+      await page.screenshot({ path: `${SCREENSHOTS}/trading-desktop-reconnected.png` });
+    }, 60_000);
   });
 });

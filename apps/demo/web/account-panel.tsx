@@ -224,7 +224,8 @@ export function Account({
           </small>
         </p>
       )}
-      {userId && <OrderEntry symbol={symbol} />}
+      {/* Keyed by market: a price typed for one is no price for another. */}
+      {userId && <OrderEntry key={symbol} symbol={symbol} />}
       {userId && <OpenOrders />}
       <h3>Orders placed</h3>
       <OrderTable id="orders" rowClass="order" envelopes={orders} />

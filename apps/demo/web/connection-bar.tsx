@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ClientEventName } from '../../../libs/client/src/index.js';
-import type { ReconnectRecovery } from '../../../libs/client/src/index.js';
+import { isLost, type ReconnectRecovery } from '../../../libs/client/src/index.js';
 import type { ServerTimeAnswer } from '../src/requests/server-time.js';
 import type { DemoPayloads } from '../src/simulator/demo-events.js';
 import { useRealtime } from './demo-hooks.js';
@@ -49,7 +49,11 @@ function age(ms: number): string {
 /** What the bar counts, from the client's listeners. */
 interface Health {
   gaps: number;
+  /** Subscriptions whose missed messages came after a reconnect. */
   recovered: number;
+  /** Those that hold a state (tickers, klines, the book) and got the current one instead. */
+  refreshed: number;
+  /** Those whose missed messages are gone (`isLost`). */
   lost: number;
   resubscribed: number;
 }
@@ -57,18 +61,24 @@ interface Health {
 /**
  * The connection as a trader checks it: its state (and user), the age of the last message
  * (ticking), gaps seen in the streams (`onGap`), recoveries per subscription (`onRecovery`:
- * recovered or lost), reconnects (`onResubscribed`), and the round trip of a request.
+ * recovered, refreshed with the current state, or lost), reconnects (`onResubscribed`), and the round trip of a request.
  */
 export function ConnectionBar() {
   const { client, state, userId, recovery } = useRealtime();
   const lastMessageAt = useRef(0);
   const [now, setNow] = useState(() => Date.now());
-  const [health, setHealth] = useState<Health>({ gaps: 0, recovered: 0, lost: 0, resubscribed: 0 });
+  const [health, setHealth] = useState<Health>({
+    gaps: 0,
+    recovered: 0,
+    refreshed: 0,
+    lost: 0,
+    resubscribed: 0,
+  });
   const [roundTrip, setRoundTrip] = useState<number | undefined>(undefined);
 
   useEffect(() => {
     lastMessageAt.current = 0;
-    setHealth({ gaps: 0, recovered: 0, lost: 0, resubscribed: 0 });
+    setHealth({ gaps: 0, recovered: 0, refreshed: 0, lost: 0, resubscribed: 0 });
     // A field write per message: the bar re-renders on its own clock, not on every message.
     const seen = () => void (lastMessageAt.current = Date.now());
     const stops = [
@@ -76,7 +86,11 @@ export function ConnectionBar() {
       client.onGap(() => setHealth((h) => ({ ...h, gaps: h.gaps + 1 }))),
       client.onRecovery((r) =>
         setHealth((h) =>
-          r.recovered ? { ...h, recovered: h.recovered + 1 } : { ...h, lost: h.lost + 1 },
+          r.recovered
+            ? { ...h, recovered: h.recovered + 1 }
+            : isLost(r)
+              ? { ...h, lost: h.lost + 1 }
+              : { ...h, refreshed: h.refreshed + 1 },
         ),
       ),
       client.onResubscribed(() => setHealth((h) => ({ ...h, resubscribed: h.resubscribed + 1 }))),
@@ -127,11 +141,14 @@ export function ConnectionBar() {
       <span
         id="recoveries"
         data-recovered={health.recovered}
+        data-refreshed={health.refreshed}
         data-lost={health.lost}
         data-reconnects={health.resubscribed}
-        title="subscriptions recovered / lost after reconnects"
+        className={health.lost ? 'down' : undefined}
+        title="after reconnects, subscriptions whose missed messages came (recovered), that took the current state (refreshed), whose missed messages are gone (lost)"
       >
-        reconnects {health.resubscribed} · recovered {health.recovered} · lost {health.lost}
+        reconnects {health.resubscribed} · recovered {health.recovered} · refreshed{' '}
+        {health.refreshed} · lost {health.lost}
       </span>
       <span id="latency" data-ms={roundTrip ?? ''} title="round trip of a request (market.time)">
         rtt {roundTrip === undefined ? '-' : `${roundTrip} ms`}
