@@ -90,6 +90,25 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it('reads the bus groups: a count, and the symbol groups as numbers and ranges', () => {
+    expect(loadGatewayConfig({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({
+      url: 'redis://r:6379',
+      sharded: false,
+    });
+    expect(
+      loadGatewayConfig({
+        REDIS_URL: 'redis://r:6379',
+        REDIS_BUS_GROUPS: '16',
+        REDIS_BUS_SYMBOL_GROUPS: '8-11, 3,0-1,3',
+      }).redis,
+    ).toEqual({
+      url: 'redis://r:6379',
+      sharded: false,
+      busGroups: 16,
+      busSymbolGroups: [0, 1, 3, 8, 9, 10, 11],
+    });
+  });
+
   it('reads the Kafka and publish variables, with defaults', () => {
     expect(
       loadGatewayConfig({
@@ -317,6 +336,36 @@ describe('loadGatewayConfig', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
     [{ REDIS_SHARDED: 'true' }, 'REDIS_SHARDED needs REDIS_URL'],
     [{ REDIS_URL: 'redis://r:6379', REDIS_SHARDED: 'yes' }, 'REDIS_SHARDED must be true or false'],
+    [{ REDIS_BUS_GROUPS: '8' }, 'REDIS_BUS_GROUPS needs REDIS_URL'],
+    [{ REDIS_BUS_SYMBOL_GROUPS: '0-3' }, 'REDIS_BUS_SYMBOL_GROUPS needs REDIS_URL'],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '0' },
+      'REDIS_BUS_GROUPS must be an integer from 1 to 1024, got "0"',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '1025' },
+      'REDIS_BUS_GROUPS must be an integer from 1 to 1024',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '2.5' },
+      'REDIS_BUS_GROUPS must be an integer',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_SYMBOL_GROUPS: '0-3' },
+      'REDIS_BUS_SYMBOL_GROUPS needs REDIS_BUS_GROUPS above 1',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '8', REDIS_BUS_SYMBOL_GROUPS: '0-8' },
+      'REDIS_BUS_SYMBOL_GROUPS entries must be groups or ranges from 0 to 7 (e.g. 0-7 or 0,3,5), got "0-8"',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '8', REDIS_BUS_SYMBOL_GROUPS: '5-2' },
+      'REDIS_BUS_SYMBOL_GROUPS entries must be groups or ranges from 0 to 7',
+    ],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_BUS_GROUPS: '8', REDIS_BUS_SYMBOL_GROUPS: 'a' },
+      'REDIS_BUS_SYMBOL_GROUPS entries must be groups or ranges',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of error, warn, info, debug, verbose'],
     [{ DRAIN_TIMEOUT_MS: '-1' }, 'DRAIN_TIMEOUT_MS must be an integer from 0 to 600000'],
     [

@@ -40,7 +40,10 @@ export interface GatewayConfig {
   kafka?: KafkaIngressOptions;
   /** HTTP publish API, when `PUBLISH_API_KEY` is set. */
   publish?: PublishApiOptions;
-  /** Redis adapter for many instances, when `REDIS_URL` is set. */
+  /**
+   * Redis adapter for many instances, when `REDIS_URL` is set (`REDIS_SHARDED`,
+   * `REDIS_BUS_GROUPS`, `REDIS_BUS_SYMBOL_GROUPS`).
+   */
   redis?: RedisClusterOptions;
   /** `DRAIN_TIMEOUT_MS`: how long a SIGTERM may take to close every connection. Default 10000. */
   drainTimeoutMs: number;
@@ -367,13 +370,45 @@ function redis(env: NodeJS.ProcessEnv): RedisClusterOptions | undefined {
     throw new ConfigError('REDIS_SHARDED', `must be true or false, got "${sharded}"`);
   }
   if (!url) {
-    if (sharded !== undefined) throw new ConfigError('REDIS_SHARDED', 'needs REDIS_URL');
+    for (const variable of ['REDIS_SHARDED', 'REDIS_BUS_GROUPS', 'REDIS_BUS_SYMBOL_GROUPS'])
+      if (nonEmpty(env[variable])) throw new ConfigError(variable, 'needs REDIS_URL');
     return undefined;
   }
   if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
     throw new ConfigError('REDIS_URL', `must be a redis:// or rediss:// URL, got "${url}"`);
   }
-  return { url, sharded: sharded === 'true' };
+  const busGroups = integer('REDIS_BUS_GROUPS', env.REDIS_BUS_GROUPS, 1, 1024);
+  const busSymbolGroups = groupList(env.REDIS_BUS_SYMBOL_GROUPS, busGroups ?? 1);
+  return {
+    url,
+    sharded: sharded === 'true',
+    ...(busGroups !== undefined && { busGroups }),
+    ...(busSymbolGroups !== undefined && { busSymbolGroups }),
+  };
+}
+
+/**
+ * `REDIS_BUS_SYMBOL_GROUPS`: the symbol groups this instance listens to, as numbers and
+ * ranges (`0-7`, `0,3,5`, `0-3,8`); unset for all of them.
+ */
+function groupList(value: string | undefined, groups: number): number[] | undefined {
+  const spec = nonEmpty(value);
+  if (spec === undefined) return undefined;
+  const variable = 'REDIS_BUS_SYMBOL_GROUPS';
+  if (groups === 1) throw new ConfigError(variable, 'needs REDIS_BUS_GROUPS above 1');
+  const chosen = new Set<number>();
+  for (const entry of list(spec) ?? []) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(entry);
+    const from = Number(match?.[1]);
+    const to = match?.[2] === undefined ? from : Number(match[2]);
+    if (!match || from > to || to >= groups)
+      throw new ConfigError(
+        variable,
+        `entries must be groups or ranges from 0 to ${groups - 1} (e.g. 0-7 or 0,3,5), got "${entry}"`,
+      );
+    for (let group = from; group <= to; group++) chosen.add(group);
+  }
+  return [...chosen].sort((a, b) => a - b);
 }
 
 function logLevel(value: string | undefined): GatewayLogLevel {

@@ -1,12 +1,15 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
-import type { Server, ServerOptions } from 'socket.io';
+import type { Namespace, Server, ServerOptions } from 'socket.io';
+import { RealtimeSettings } from '../config/realtime-settings.js';
 import { RealtimeIoAdapter } from '../gateway/realtime-io.adapter.js';
 import type { ReadinessCheck, ReadinessStatus } from '../lifecycle/readiness-check.js';
 import { ReadinessRegistry } from '../lifecycle/readiness-check.js';
 import { ConnectionGuard } from '../limits/connection-guard.service.js';
 import type { SlotsRedisClient } from '../limits/connection-slots.js';
 import { RealtimeMetrics } from '../metrics/realtime-metrics.js';
+import { busGroupLayout, userOfConnectionsRoom } from '../recovery/bus-groups.js';
 import type {
+  RedisRoomStreams,
   StreamCommandClient,
   StreamSubscriberClient,
 } from '../recovery/redis-room-streams.js';
@@ -26,7 +29,30 @@ export interface RedisClusterOptions {
   sharded?: boolean;
   /** How long cluster-wide requests (operator counts) wait for other instances (non-sharded). Default 2000 ms. */
   requestsTimeoutMs?: number;
+  /**
+   * Bus groups G (1 to 1024; default 1): the cluster bus (positions, history, the stream
+   * channel) spread over G symbol groups and G user groups, each with its own hash tag
+   * (`{realtime:/ws:s3}`, `{realtime:/ws:u5}`) so that a Redis Cluster's sharded pub/sub can
+   * put them on different shards. A public room belongs to `s{crc32(symbol) % G}`, a private
+   * room to `u{crc32(userId) % G}` (CRC-32 of the UTF-8 bytes), system alerts to `*`. An
+   * instance listens to `*`, its symbol groups and the user groups of the users connected
+   * to it. With 1 every key, channel and message is what it was before groups existed.
+   * Every instance of a cluster must use the same G; changing it starts every room's stream
+   * over (new epochs).
+   */
+  busGroups?: number;
+  /**
+   * The symbol groups (0 to G-1) this instance listens to; default all. For an instance
+   * pool that the load balancer routes by symbol group: a `subscribe` to a symbol of another
+   * group is refused with `WRONG_INSTANCE`. Needs `busGroups` above 1.
+   */
+  busSymbolGroups?: readonly number[];
+  /** How long a user group stays subscribed after its last user here left. Default 30000 ms. */
+  busUserGroupLingerMs?: number;
 }
+
+/** How long a user group stays subscribed after its last connection here left, by default. */
+const USER_GROUP_LINGER_MS = 30_000;
 
 interface RedisClient {
   isReady: boolean;
@@ -56,6 +82,8 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
   private lastProblem: string | undefined;
   private readonly metrics: RealtimeMetrics;
   private streams: RoomStreams | undefined;
+  private roomStreams: RedisRoomStreams | undefined;
+  private namespace: string | undefined;
 
   constructor(private readonly application: INestApplicationContext) {
     super(application);
@@ -63,6 +91,11 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
   }
 
   async connect(options: RedisClusterOptions): Promise<void> {
+    // Checked before anything connects: a wrong group count is a configuration mistake.
+    const layout = busGroupLayout(options.busGroups, options.busSymbolGroups);
+    const lingerMs = options.busUserGroupLingerMs ?? USER_GROUP_LINGER_MS;
+    if (!Number.isFinite(lingerMs) || lingerMs < 0)
+      throw new Error(`busUserGroupLingerMs must be a number of ms, got ${lingerMs}`);
     const [redis, redisAdapter] = await Promise.all([
       import('redis').catch(() => missing('redis')),
       import('@socket.io/redis-adapter').catch(() => missing('@socket.io/redis-adapter')),
@@ -102,10 +135,14 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
     this.application.get(RequestRelay).useRedis(guardedPub as unknown as AnswersRedisClient);
     const streams = this.application.get(RoomStreams);
     this.streams = streams;
-    streams.useRedis(
+    this.roomStreams = streams.useRedis(
       guardedPub as unknown as StreamCommandClient,
       sub as unknown as StreamSubscriberClient,
+      layout.groups > 1
+        ? { layout, sharded: options.sharded === true, userGroupLingerMs: lingerMs }
+        : undefined,
     );
+    this.namespace = this.application.get(RealtimeSettings).namespace;
   }
 
   get connected(): boolean {
@@ -115,7 +152,29 @@ export class RedisIoAdapter extends RealtimeIoAdapter implements ReadinessCheck,
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server = super.createIOServer(port, options) as Server;
     if (this.adapterConstructor) server.adapter(this.adapterConstructor as never);
+    if (this.namespace === '/') this.followUsers(server.sockets);
+    else
+      server.sockets.on('new_namespace', (namespace: Namespace) => {
+        if (namespace.name === this.namespace) this.followUsers(namespace);
+      });
     return server;
+  }
+
+  /**
+   * Tells the room streams which users connect here: every signed-in connection joins its
+   * user's room, so that room's creation and deletion are its first arrival and last leave.
+   */
+  private followUsers(namespace: Namespace): void {
+    const streams = this.roomStreams;
+    if (!streams) return;
+    namespace.adapter.on('create-room', (room: string) => {
+      const userId = userOfConnectionsRoom(room);
+      if (userId !== undefined) streams.holdUser(userId);
+    });
+    namespace.adapter.on('delete-room', (room: string) => {
+      const userId = userOfConnectionsRoom(room);
+      if (userId !== undefined) streams.releaseUser(userId);
+    });
   }
 
   readiness(): ReadinessStatus {

@@ -18,5 +18,10 @@ export const RealtimeErrorCode = {
   Timeout: 'TIMEOUT',
   /** A `request`'s backend could not be reached (connection refused, 5xx, producer down). */
   Unavailable: 'UNAVAILABLE',
+  /**
+   * A `subscribe` named a symbol whose bus group this instance does not serve (an instance
+   * pool routed by symbol group, `REDIS_BUS_SYMBOL_GROUPS`): connect to that group's pool.
+   */
+  WrongInstance: 'WRONG_INSTANCE',
 } as const;
 export type RealtimeErrorCode = (typeof RealtimeErrorCode)[keyof typeof RealtimeErrorCode];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { RealtimeCatalogue } from '../events/realtime-catalogue.js';
+import { busGroupLayout, symbolGroupNumber } from './bus-groups.js';
 import {
   RedisRoomStreams,
   type StreamCommandClient,
@@ -90,5 +91,71 @@ describe('RedisRoomStreams', () => {
     );
     expect(seen).toEqual(['opened at 7', 'delivered 8']);
     streams.dispose();
+  });
+
+  it('splits a turn by bus group: one script call per group, its keys and channel in one slot', async () => {
+    const calls: string[][] = [];
+    const pub = {
+      isReady: true,
+      sendCommand: (args: string[]) => {
+        calls.push(args);
+        return Promise.resolve(args[0] === 'SCRIPT' ? 'sha' : '["e"]\n1');
+      },
+    };
+    const subscribed: string[][] = [];
+    const sub: StreamSubscriberClient = {
+      isReady: true,
+      subscribe: () => {
+        throw new Error('sharded: SSUBSCRIBE only');
+      },
+      sSubscribe: (channels) => subscribed.push(channels),
+    };
+    const [mine, other] = ['AAAUSDT', 'BBBUSDT', 'CCCUSDT', 'DDDUSDT']
+      .map((symbol) => [symbol, symbolGroupNumber(symbol, 8)] as const)
+      .filter(([, group], i, all) => i === 0 || group !== all[0]![1]);
+    const positioned: unknown[] = [];
+    const delivered: unknown[] = [];
+    const streams = new RedisRoomStreams(pub, sub, {
+      instanceId: 'a',
+      prefix: '{realtime:/ws}:',
+      bus: {
+        layout: busGroupLayout(8, [mine![1]]),
+        namespace: '/ws',
+        sharded: true,
+        userGroupLingerMs: 1000,
+      },
+      positionTtlMs: 60_000,
+      catalogue,
+      deliver: (_definition, room) => delivered.push(room),
+      positionLocally: (messages) => positioned.push(...messages),
+      openLocally: () => ({ position: { offset: 0, epoch: 'local' } }),
+    });
+    streams.start();
+    expect(subscribed).toEqual([
+      ['{realtime:/ws:*}:stream', '{realtime:/ws:*}:opened#a'],
+      [`{realtime:/ws:s${mine![1]}}:stream`, `{realtime:/ws:s${mine![1]}}:opened#a`],
+    ]);
+    for (const [symbol] of [mine!, other!, mine!])
+      streams.append(trade, `trades:${symbol}`, history, { symbol, tradeId: 1 }, 1);
+    await turn();
+    await turn();
+    const load = calls.find((args) => args[0] === 'SCRIPT')!;
+    expect(load[2]).toContain("redis.call('SPUBLISH', ARGV[1]");
+    const scripts = calls.filter((args) => args[0] === 'EVALSHA');
+    expect(scripts.map((args) => [args[3], args[5]])).toEqual([
+      [`{realtime:/ws:s${mine![1]}}:pos:trades:${mine![0]}`, `{realtime:/ws:s${mine![1]}}:stream`],
+      [
+        `{realtime:/ws:s${other![1]}}:pos:trades:${other![0]}`,
+        `{realtime:/ws:s${other![1]}}:stream`,
+      ],
+    ]);
+    // The group this instance does not serve is settled by Redis's answer, delivered nowhere here.
+    expect(streams.unservedGroup(`trades:${other![0]}`)).toBe(`s${other![1]}`);
+    expect(streams.unservedGroup(`trades:${mine![0]}`)).toBeUndefined();
+    expect(positioned).toEqual([]);
+    expect(delivered).toEqual([]);
+    streams.dispose();
+    // Disposed: the served group's batch, still waiting for its stream, is positioned here.
+    expect(positioned).toHaveLength(2);
   });
 });

@@ -1,6 +1,17 @@
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import type { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { eventRoom } from '../events/rooms.js';
+import {
+  EVERYONE_BUS_GROUP,
+  SINGLE_BUS_GROUP,
+  busGroupOfRoom,
+  busGroupPrefix,
+  isUserGroup,
+  symbolGroupName,
+  userGroupName,
+  userGroupNumber,
+  type BusGroupLayout,
+} from './bus-groups.js';
 import type { ChannelHistory } from './recovery-options.js';
 import { newEpoch } from './memory-room-logs.js';
 import type {
@@ -18,9 +29,20 @@ export interface StreamCommandClient {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
+/** A listener of pub/sub messages, as node-redis calls it. */
+export type StreamListener = (message: string, channel: string) => void;
+
+/**
+ * The commands this needs of the subscriber `redis` client. The others than `subscribe` are
+ * needed only with bus groups (`unsubscribe` for user groups, the sharded ones with
+ * `sharded`); node-redis resubscribes every channel with a listener after a reconnect.
+ */
 export interface StreamSubscriberClient {
   readonly isReady: boolean;
-  subscribe(channels: string[], listener: (message: string, channel: string) => void): unknown;
+  subscribe(channels: string[], listener: StreamListener): unknown;
+  unsubscribe?(channels: string[], listener: StreamListener): unknown;
+  sSubscribe?(channels: string[], listener: StreamListener): unknown;
+  sUnsubscribe?(channels: string[], listener: StreamListener): unknown;
 }
 
 /** Delivers one positioned message on this instance; `remote` when another instance took it in. */
@@ -43,10 +65,23 @@ export interface UnpositionedMessage {
   readonly ts: number;
 }
 
+/** The cluster bus spread over groups (see bus-groups.ts); absent for one group. */
+export interface RoomStreamBus {
+  readonly layout: BusGroupLayout;
+  /** The namespace whose groups these are (their hash tags name it). */
+  readonly namespace: string;
+  /** SPUBLISH / SSUBSCRIBE (Redis 7 sharded pub/sub) instead of PUBLISH / SUBSCRIBE. */
+  readonly sharded: boolean;
+  /** How long a user group stays subscribed after this instance's last user of it left. */
+  readonly userGroupLingerMs: number;
+}
+
 export interface RedisRoomStreamsOptions {
   readonly instanceId: string;
-  /** Prefix of every key and channel, namespace included. */
+  /** Prefix of every key and channel, namespace included (of the one group, without `bus`). */
   readonly prefix: string;
+  /** Spreads keys and channels over bus groups; without it (or with one group) one channel. */
+  readonly bus?: RoomStreamBus;
   readonly positionTtlMs: number;
   readonly catalogue: RealtimeCatalogue;
   readonly deliver: StreamDelivery;
@@ -71,14 +106,17 @@ export const STREAM_TIMEOUT_MS = 2000;
 /** Batches waiting for Redis beyond which new ones are positioned locally at once. */
 const MAX_BATCHES_IN_FLIGHT = 1000;
 
+/** How a script publishes: PUBLISH, or SPUBLISH on sharded pub/sub (Redis 7). */
+type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
 /*
- * Positions a turn's messages, keeps their history and publishes them, in one step, so
- * every instance receives every room's messages in offset order on one channel.
+ * Positions a turn's messages (of one bus group), keeps their history and publishes them, in
+ * one step, so every instance receives every room's messages in offset order on one channel.
  * KEYS: per room, its position hash and its history stream.
  * ARGV: channel, header, epoch for new rooms, position lifetime, ts, room count, then per
  * room its history size and age, then per message its room number and JSON.
  */
-const APPEND_SCRIPT = `
+const appendScript = (publish: PublishCommand) => `
 local rooms = tonumber(ARGV[6])
 local base = 6 + 2 * rooms
 local epochs = {}
@@ -110,7 +148,7 @@ for r = 1, rooms do
   if tonumber(ARGV[5 + 2 * r]) > 0 then redis.call('PEXPIRE', KEYS[2 * r], ARGV[6 + 2 * r]) end
 end
 local positions = cjson.encode(epochs) .. '\\n' .. table.concat(offsets, ',')
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. positions .. '\\n[' .. table.concat(messages, ',') .. ']')
+redis.call('${publish}', ARGV[1], ARGV[2] .. positions .. '\\n[' .. table.concat(messages, ',') .. ']')
 return positions
 `;
 
@@ -122,7 +160,7 @@ return positions
  * ARGV: channel, marker, epoch for new rooms, position lifetime, now, then per room: since
  * offset (-1 for none), since epoch, history size, history age.
  */
-const OPEN_SCRIPT = `
+const openScript = (publish: PublishCommand) => `
 local results = {}
 for r = 1, #KEYS / 2 do
   local position, history = KEYS[2 * r - 1], KEYS[2 * r]
@@ -165,7 +203,7 @@ for r = 1, #KEYS / 2 do
   end
   results[r] = result
 end
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. cjson.encode(results))
+redis.call('${publish}', ARGV[1], ARGV[2] .. '\\n' .. cjson.encode(results))
 return 1
 `;
 
@@ -178,9 +216,43 @@ function afterPendingIo(action: () => void): void {
   setImmediate(action);
 }
 
+/**
+ * How this instance relates to a bus group: `always` listens to it (the everyone group, the
+ * symbol groups it serves, the one group without bus groups); `users` while users of it are
+ * connected here; `foreign` never (symbol groups of another instance pool).
+ */
+type GroupRole = 'always' | 'users' | 'foreign';
+
+/** Retry delay of a (re)subscription Redis refused or lost (a disconnect while it was sent). */
+const SUBSCRIBE_RETRY_MS = 1000;
+
+interface BusGroup {
+  readonly name: string;
+  /** Of its keys: `{realtime:/ws:s3}:`, one hash slot. */
+  readonly prefix: string;
+  readonly streamChannel: string;
+  /** This instance's markers for opens of the group's rooms: same slot, same connection. */
+  readonly markerChannel: string;
+  readonly role: GroupRole;
+  /** The subscription is confirmed: the group's stream and markers reach this instance. */
+  listening: boolean;
+  subscribing: boolean;
+  /** Connections (and opens under way) here that need a `users` group. */
+  holders: number;
+  linger?: NodeJS.Timeout;
+  /** Opens of its rooms waiting for its subscription. */
+  waiting: PendingOpen[];
+  waitTimer?: NodeJS.Timeout;
+}
+
 interface Batch {
+  readonly group: BusGroup;
   readonly messages: UnpositionedMessage[];
   timer?: NodeJS.Timeout;
+  /** This instance gets the batch back from the group's stream (when its subscriber is up). */
+  listened: boolean;
+  /** Redis answered the script (the stream message may still be on its way). */
+  answered: boolean;
   /** To be positioned here alone, once every batch taken in before it is settled. */
   local: boolean;
   /** Delivered (from Redis or locally). */
@@ -205,18 +277,30 @@ interface Marker {
 
 /**
  * Room streams shared by every instance through Redis: one hash per room holds its epoch
- * and offset, one stream its history, and one pub/sub channel carries every positioned
- * message to every instance, this one too, so each delivers them in the same order. A turn
- * of the event loop costs one script call and one PUBLISH, however many messages it took in.
+ * and offset, one stream its history, and a pub/sub channel carries every positioned
+ * message to every instance that listens, this one too, so each delivers them in the same
+ * order. A turn of the event loop costs one script call and one PUBLISH per bus group it
+ * touched, however many messages it took in.
+ *
+ * With bus groups (`options.bus`) each group has its own keys and channels (its hash tag):
+ * an instance listens to the everyone group, the symbol groups it serves and the user groups
+ * of its connected users. A room's messages and the markers of its opens travel on its
+ * group's channels, in one slot, so they reach the instance on one connection in Redis's
+ * order: a join stays hole-free.
  *
  * While Redis is away (or does not answer within `STREAM_TIMEOUT_MS`) this instance
  * positions its messages alone, under epochs of its own: its clients keep their stream, and
  * a client that comes back is told its position's epoch changed.
  */
 export class RedisRoomStreams {
-  private readonly streamChannel: string;
-  private readonly markerChannel: string;
   private readonly header: string;
+  private readonly groupCount: number;
+  private readonly publish: PublishCommand;
+  private readonly appendBody: string;
+  private readonly openBody: string;
+  private readonly groups = new Map<string, BusGroup>();
+  /** Every channel this instance may listen to: its group, and whether it is the stream. */
+  private readonly channels = new Map<string, { group: BusGroup; stream: boolean }>();
   private pending: UnpositionedMessage[] = [];
   private opens: PendingOpen[] = [];
   private readonly inFlight = new Map<number, Batch>();
@@ -235,26 +319,63 @@ export class RedisRoomStreams {
   private epochs = 0;
   private appendSha: string | undefined;
   private openSha: string | undefined;
+  private disposed = false;
 
   constructor(
     private readonly pub: StreamCommandClient,
     private readonly sub: StreamSubscriberClient,
     private readonly options: RedisRoomStreamsOptions,
   ) {
-    this.streamChannel = options.prefix + 'stream';
-    this.markerChannel = `${options.prefix}opened#${options.instanceId}`;
     this.header = options.instanceId + '\n';
+    this.groupCount = options.bus?.layout.groups ?? 1;
+    // One group: today's PUBLISH, whatever `sharded` says (keys, channels and messages unchanged).
+    this.publish = this.groupCount > 1 && options.bus?.sharded ? 'SPUBLISH' : 'PUBLISH';
+    this.appendBody = appendScript(this.publish);
+    this.openBody = openScript(this.publish);
   }
 
-  /** Listens on the stream; the subscriber client renews the subscription after a reconnect. */
+  /** Listens on the streams; the subscriber client renews the subscriptions after a reconnect. */
   start(): void {
-    void Promise.resolve(
-      this.sub.subscribe([this.streamChannel, this.markerChannel], this.onMessage),
-    ).catch(() => undefined);
+    if (this.groupCount === 1) return this.listen(this.group(SINGLE_BUS_GROUP));
+    this.listen(this.group(EVERYONE_BUS_GROUP));
+    for (const number of this.options.bus!.layout.symbolGroups)
+      this.listen(this.group(symbolGroupName(number)));
   }
 
   get connected(): boolean {
     return this.pub.isReady && this.sub.isReady;
+  }
+
+  /**
+   * The bus group a room's messages travel in when this instance does not serve it (a
+   * symbol of another instance pool), or undefined when it does.
+   */
+  unservedGroup(room: string): string | undefined {
+    if (this.groupCount === 1) return undefined;
+    const group = this.group(busGroupOfRoom(room, this.groupCount));
+    return group.role === 'foreign' ? group.name : undefined;
+  }
+
+  /**
+   * A connection of `userId` arrived: its user group is listened to from now on (its
+   * private opens wait for that subscription). No-op without bus groups.
+   */
+  holdUser(userId: string): void {
+    if (this.groupCount === 1) return;
+    this.hold(this.group(userGroupName(userGroupNumber(userId, this.groupCount))));
+  }
+
+  /** A connection of `userId` left: its group is let go some time after its last one. */
+  releaseUser(userId: string): void {
+    if (this.groupCount === 1) return;
+    this.release(this.group(userGroupName(userGroupNumber(userId, this.groupCount))));
+  }
+
+  /** The user groups this instance listens to now (confirmed subscriptions), for tests. */
+  listenedUserGroups(): string[] {
+    return [...this.groups.values()]
+      .filter((group) => group.role === 'users' && group.listening)
+      .map((group) => group.name);
   }
 
   append(
@@ -276,19 +397,152 @@ export class RedisRoomStreams {
 
   /** Settles what still waits: positioned and opened locally, nothing left hanging. */
   dispose(): void {
+    this.disposed = true;
     for (const [id, batch] of this.inFlight) this.positionBatchLocally(id, batch);
     for (const [id, marker] of this.markers) this.openMarkerLocally(id, marker);
+    for (const group of this.groups.values()) {
+      clearTimeout(group.linger);
+      this.openWaitingLocally(group);
+    }
+  }
+
+  /** The group of that name, made on first use. */
+  private group(name: string): BusGroup {
+    let group = this.groups.get(name);
+    if (group) return group;
+    const prefix =
+      this.groupCount === 1
+        ? this.options.prefix
+        : busGroupPrefix(this.options.bus!.namespace, name);
+    const role: GroupRole =
+      this.groupCount === 1 || name === EVERYONE_BUS_GROUP
+        ? 'always'
+        : isUserGroup(name)
+          ? 'users'
+          : this.options.bus!.layout.symbolGroups.includes(Number(name.slice(1)))
+            ? 'always'
+            : 'foreign';
+    group = {
+      name,
+      prefix,
+      streamChannel: prefix + 'stream',
+      markerChannel: `${prefix}opened#${this.options.instanceId}`,
+      role,
+      listening: false,
+      subscribing: false,
+      holders: 0,
+      waiting: [],
+    };
+    this.groups.set(name, group);
+    this.channels.set(group.streamChannel, { group, stream: true });
+    this.channels.set(group.markerChannel, { group, stream: false });
+    return group;
+  }
+
+  private groupOfRoom(room: string): BusGroup {
+    return this.group(busGroupOfRoom(room, this.groupCount));
+  }
+
+  /** Whether this instance delivers a group's messages (its own ones, when Redis is away too). */
+  private deliversHere(group: BusGroup): boolean {
+    if (group.role === 'always') return true;
+    return group.role === 'users' && (group.listening || group.holders > 0);
+  }
+
+  private hold(group: BusGroup): void {
+    group.holders++;
+    clearTimeout(group.linger);
+    group.linger = undefined;
+    this.listen(group);
+  }
+
+  private release(group: BusGroup): void {
+    if (group.holders === 0) return;
+    if (--group.holders > 0) return;
+    clearTimeout(group.linger);
+    group.linger = setTimeout(() => {
+      group.linger = undefined;
+      if (group.holders === 0) this.unlisten(group);
+    }, this.options.bus!.userGroupLingerMs);
+    group.linger.unref();
+  }
+
+  /**
+   * Subscribes to a group's stream and markers in one command (one slot: one shard). node-redis
+   * renews a confirmed subscription after a reconnect, but one under way when the connection
+   * dropped fails and is forgotten: that one is sent again.
+   */
+  private listen(group: BusGroup): void {
+    if (group.listening || group.subscribing || this.disposed) return;
+    group.subscribing = true;
+    const channels = [group.streamChannel, group.markerChannel];
+    const subscribed =
+      this.publish === 'SPUBLISH'
+        ? this.sub.sSubscribe!(channels, this.onMessage)
+        : this.sub.subscribe(channels, this.onMessage);
+    Promise.resolve(subscribed).then(
+      () => {
+        group.subscribing = false;
+        if (this.disposed) return;
+        group.listening = true;
+        this.flushWaiting(group);
+      },
+      () => {
+        group.subscribing = false;
+        if (this.disposed || (group.role === 'users' && group.holders === 0)) return;
+        setTimeout(() => this.listen(group), SUBSCRIBE_RETRY_MS).unref();
+      },
+    );
+  }
+
+  /** Lets go of a user group nobody here needs any more. */
+  private unlisten(group: BusGroup): void {
+    if (!group.listening || this.disposed) return;
+    group.listening = false;
+    // Its batches in flight will not come back on the stream: Redis's answer settles them.
+    for (const [id, batch] of this.inFlight)
+      if (batch.group === group) {
+        batch.listened = false;
+        if (batch.answered) {
+          this.positionedByRedis(id, batch);
+          this.settle();
+        }
+      }
+    const channels = [group.streamChannel, group.markerChannel];
+    const unsubscribed =
+      this.publish === 'SPUBLISH'
+        ? this.sub.sUnsubscribe?.(channels, this.onMessage)
+        : this.sub.unsubscribe?.(channels, this.onMessage);
+    // Refused (Redis away): the listener stays and its messages are ignored until held again.
+    void Promise.resolve(unsubscribed).catch(() => undefined);
   }
 
   private readonly flushAppends = (): void => {
     const messages = this.pending;
     this.pending = [];
-    for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_CALL)
-      this.sendBatch(messages.slice(start, start + MAX_MESSAGES_PER_CALL));
+    if (this.groupCount === 1) return this.sendBatches(this.group(SINGLE_BUS_GROUP), messages);
+    // One script call per group: its keys are in one slot. A room is in one group, so its
+    // messages keep their order.
+    const byGroup = new Map<BusGroup, UnpositionedMessage[]>();
+    for (const message of messages) {
+      const group = this.groupOfRoom(message.room);
+      const list = byGroup.get(group);
+      if (list) list.push(message);
+      else byGroup.set(group, [message]);
+    }
+    for (const [group, list] of byGroup) this.sendBatches(group, list);
   };
 
-  private sendBatch(messages: UnpositionedMessage[]): void {
-    const batch: Batch = { messages, local: false, done: false };
+  private sendBatches(group: BusGroup, messages: UnpositionedMessage[]): void {
+    for (let start = 0; start < messages.length; start += MAX_MESSAGES_PER_CALL)
+      this.sendBatch(group, messages.slice(start, start + MAX_MESSAGES_PER_CALL));
+  }
+
+  private sendBatch(group: BusGroup, messages: UnpositionedMessage[]): void {
+    // Listened: the stream brings it back. Otherwise (a group nobody here needs) the answer
+    // settles it, unless the stream is quicker because a subscription was just confirmed.
+    const listened = group.role === 'always' || group.listening;
+    const batch: Batch = { group, messages, listened, answered: false, local: false, done: false };
     this.unsettled.push(batch);
     if (!this.connected || this.inFlight.size >= MAX_BATCHES_IN_FLIGHT || this.localWaiting > 0) {
       batch.local = true;
@@ -307,7 +561,7 @@ export class RedisRoomStreams {
       if (number === undefined) {
         number = roomNumbers.size + 1;
         roomNumbers.set(room, number);
-        keys.push(this.options.prefix + 'pos:' + room, this.options.prefix + 'hist:' + room);
+        keys.push(group.prefix + 'pos:' + room, group.prefix + 'hist:' + room);
         roomArgs.push(String(history.size), String(history.ageMs));
       }
       numbers.push(number);
@@ -315,7 +569,7 @@ export class RedisRoomStreams {
     }
     const header = `${this.header}${id}\n${messages[0]!.ts}\n${numbers.join(',')}\n`;
     const args = [
-      this.streamChannel,
+      group.streamChannel,
       header,
       this.nextEpoch(),
       String(this.options.positionTtlMs),
@@ -328,12 +582,17 @@ export class RedisRoomStreams {
       () => afterPendingIo(() => this.positionBatchLocally(id, batch)),
       STREAM_TIMEOUT_MS,
     );
-    this.run('append', APPEND_SCRIPT, keys, args).then(
+    this.run('append', keys, args).then(
       (positions) => {
+        batch.answered = true;
+        if (this.inFlight.get(id) !== batch) return;
+        if (!batch.listened) {
+          this.positionedByRedis(id, batch);
+          return this.settle();
+        }
         // Delivered from the stream as every instance does; from the answer only when this
         // instance's subscriber is away and the stream will not bring it.
-        if (!this.sub.isReady && this.inFlight.get(id) === batch)
-          this.deliverFromAnswer(id, batch, String(positions), numbers);
+        if (!this.sub.isReady) this.deliverFromAnswer(id, batch, String(positions), numbers);
       },
       () => this.positionBatchLocally(id, batch),
     );
@@ -365,7 +624,8 @@ export class RedisRoomStreams {
       if (head.done) continue;
       head.done = true;
       this.localWaiting--;
-      this.options.positionLocally(head.messages);
+      // A group nobody here listens to: its messages are for other instances' clients.
+      if (this.deliversHere(head.group)) this.options.positionLocally(head.messages);
     }
   }
 
@@ -391,28 +651,78 @@ export class RedisRoomStreams {
   private readonly flushOpens = (): void => {
     const opens = this.opens;
     this.opens = [];
-    for (let start = 0; start < opens.length; start += MAX_OPENS_PER_CALL)
-      this.sendOpens(opens.slice(start, start + MAX_OPENS_PER_CALL));
+    if (this.groupCount === 1) return this.sendOpenBatches(this.group(SINGLE_BUS_GROUP), opens);
+    const byGroup = new Map<BusGroup, PendingOpen[]>();
+    for (const open of opens) {
+      const group = this.groupOfRoom(open.request.room);
+      const list = byGroup.get(group);
+      if (list) list.push(open);
+      else byGroup.set(group, [open]);
+    }
+    for (const [group, list] of byGroup) {
+      // Nothing of a foreign group reaches this instance: its rooms open as if Redis were away.
+      if (group.role === 'foreign')
+        for (const { request, resolve } of list) resolve(this.options.openLocally(request));
+      else if (group.listening || !this.connected) this.sendOpenBatches(group, list);
+      else this.waitForGroup(group, list);
+    }
   };
 
-  private sendOpens(opens: PendingOpen[]): void {
+  /**
+   * Opens of a user group whose subscription is not confirmed yet: the marker and the
+   * stream must reach this instance before the open runs, or the join could miss messages.
+   * They wait for it (bounded), holding the group meanwhile.
+   */
+  private waitForGroup(group: BusGroup, opens: PendingOpen[]): void {
+    for (const open of opens) {
+      this.hold(group);
+      group.waiting.push(open);
+    }
+    group.waitTimer ??= setTimeout(
+      () => afterPendingIo(() => this.openWaitingLocally(group)),
+      STREAM_TIMEOUT_MS,
+    );
+  }
+
+  private flushWaiting(group: BusGroup): void {
+    const waiting = this.takeWaiting(group);
+    if (waiting.length > 0) this.sendOpenBatches(group, waiting);
+  }
+
+  private openWaitingLocally(group: BusGroup): void {
+    for (const { request, resolve } of this.takeWaiting(group))
+      resolve(this.options.openLocally(request));
+  }
+
+  private takeWaiting(group: BusGroup): PendingOpen[] {
+    clearTimeout(group.waitTimer);
+    group.waitTimer = undefined;
+    const waiting = group.waiting;
+    group.waiting = [];
+    for (let i = 0; i < waiting.length; i++) this.release(group);
+    return waiting;
+  }
+
+  private sendOpenBatches(group: BusGroup, opens: PendingOpen[]): void {
+    for (let start = 0; start < opens.length; start += MAX_OPENS_PER_CALL)
+      this.sendOpens(group, opens.slice(start, start + MAX_OPENS_PER_CALL));
+  }
+
+  private sendOpens(group: BusGroup, opens: PendingOpen[]): void {
     const id = ++this.nextMarker;
     const marker: Marker = { opens };
     if (!this.connected) return this.openMarkerLocally(id, marker);
     this.markers.set(id, marker);
     const keys: string[] = [];
     const args = [
-      this.markerChannel,
+      group.markerChannel,
       String(id),
       this.nextEpoch(),
       String(this.options.positionTtlMs),
       String(Date.now()),
     ];
     for (const { request } of opens) {
-      keys.push(
-        this.options.prefix + 'pos:' + request.room,
-        this.options.prefix + 'hist:' + request.room,
-      );
+      keys.push(group.prefix + 'pos:' + request.room, group.prefix + 'hist:' + request.room);
       args.push(
         String(request.since?.offset ?? -1),
         request.since?.epoch ?? '',
@@ -424,7 +734,7 @@ export class RedisRoomStreams {
       () => afterPendingIo(() => this.openMarkerLocally(id, marker)),
       STREAM_TIMEOUT_MS,
     );
-    this.run('open', OPEN_SCRIPT, keys, args).catch(() => this.openMarkerLocally(id, marker));
+    this.run('open', keys, args).catch(() => this.openMarkerLocally(id, marker));
   }
 
   private openMarkerLocally(id: number, marker: Marker): void {
@@ -435,8 +745,11 @@ export class RedisRoomStreams {
 
   private readonly onMessage = (message: string, channel: string): void => {
     try {
-      if (channel === this.streamChannel) this.onStream(message);
-      else if (channel === this.markerChannel) this.onOpened(message);
+      const known = this.channels.get(channel);
+      // A user group let go while Redis was away keeps its listener: nothing for here.
+      if (!known || !known.group.listening) return;
+      if (known.stream) this.onStream(message);
+      else this.onOpened(message);
     } catch {
       // A message this version cannot read (another version's instance): nothing to deliver.
     }
@@ -519,12 +832,7 @@ export class RedisRoomStreams {
   }
 
   /** Runs a script by its digest, loading it when Redis does not know it (a new Redis). */
-  private async run(
-    which: 'append' | 'open',
-    script: string,
-    keys: string[],
-    args: string[],
-  ): Promise<unknown> {
+  private async run(which: 'append' | 'open', keys: string[], args: string[]): Promise<unknown> {
     const sha = which === 'append' ? this.appendSha : this.openSha;
     const call = (command: 'EVALSHA' | 'EVAL', body: string) =>
       this.pub.sendCommand([command, body, String(keys.length), ...keys, ...args]);
@@ -535,6 +843,7 @@ export class RedisRoomStreams {
         if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
       }
     }
+    const script = which === 'append' ? this.appendBody : this.openBody;
     const loaded = String(await this.pub.sendCommand(['SCRIPT', 'LOAD', script]));
     if (which === 'append') this.appendSha = loaded;
     else this.openSha = loaded;

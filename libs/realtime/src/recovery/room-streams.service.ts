@@ -12,6 +12,7 @@ import {
   RedisRoomStreams,
   type OpenRequest,
   type OpenedCallback,
+  type RoomStreamBus,
   type StreamCommandClient,
   type StreamDelivery,
   type StreamSubscriberClient,
@@ -73,12 +74,21 @@ export class RoomStreams implements OnModuleDestroy {
     this.deliver = deliver;
   }
 
-  /** Shares streams and history through Redis (the Redis adapter calls this). */
-  useRedis(pub: StreamCommandClient, sub: StreamSubscriberClient): void {
+  /**
+   * Shares streams and history through Redis (the Redis adapter calls this), spread over
+   * bus groups when `bus` has more than one; the adapter tells the streams returned which
+   * users connect here.
+   */
+  useRedis(
+    pub: StreamCommandClient,
+    sub: StreamSubscriberClient,
+    bus?: Omit<RoomStreamBus, 'namespace'>,
+  ): RedisRoomStreams {
     this.redis = new RedisRoomStreams(pub, sub, {
       instanceId: this.settings.instanceId,
       // One hash slot for every key a script touches, should the Redis be a Redis Cluster.
       prefix: `{realtime:${this.settings.namespace}}:`,
+      bus: bus && { ...bus, namespace: this.settings.namespace },
       positionTtlMs: this.settings.recovery.positionTtlMs,
       catalogue: this.catalogue,
       deliver: (...args) => this.deliver(...args),
@@ -86,6 +96,15 @@ export class RoomStreams implements OnModuleDestroy {
       openLocally: (request) => this.openLocally(request, true),
     });
     this.redis.start();
+    return this.redis;
+  }
+
+  /**
+   * The bus group of a room this instance does not serve (a symbol routed to another
+   * instance pool), or undefined when it serves the room.
+   */
+  unservedGroup(room: string): string | undefined {
+    return this.redis?.unservedGroup(room);
   }
 
   /** Whether rooms are shared with other instances. */
