@@ -220,6 +220,12 @@ export class AppWebSocketGateway
       return answerFailure(client, ack, ClientEvent.Subscribe, error, echo);
     }
     const { channel, symbol, key, room, named, since, feed: choice } = subscription;
+    const unserved = this.streams.unservedGroup(room);
+    if (unserved !== undefined) {
+      const message = `${symbol} is in bus group ${unserved}, which this instance does not serve; connect to that group's instances`;
+      const error = new RealtimeException(RealtimeErrorCode.WrongInstance, message);
+      return answerFailure(client, ack, ClientEvent.Subscribe, error, named);
+    }
     const feed = isPlainFeed(choice)
       ? undefined
       : { room, feedRoom: feedRoom(room, choice.rate, choice.depth), channel, symbol, key, choice };
