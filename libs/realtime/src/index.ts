@@ -66,12 +66,7 @@ export {
 
 // What clients receive
 export type { DeliveredPayload, Envelope } from './broadcast/envelope.js';
-export {
-  BOOK_DEPTHS,
-  FEED_RATES,
-  type BookDepth,
-  type FeedRate,
-} from './feeds/feed-choice.js';
+export { BOOK_DEPTHS, FEED_RATES, type BookDepth, type FeedRate } from './feeds/feed-choice.js';
 export type { RecoveryFailure, StreamPosition } from './recovery/stream-position.js';
 export { RealtimeErrorCode } from './errors/realtime-error-code.js';
 
