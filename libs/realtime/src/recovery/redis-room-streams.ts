@@ -371,13 +371,6 @@ export class RedisRoomStreams {
     this.release(this.group(userGroupName(userGroupNumber(userId, this.groupCount))));
   }
 
-  /** The user groups this instance listens to now (confirmed subscriptions), for tests. */
-  listenedUserGroups(): string[] {
-    return [...this.groups.values()]
-      .filter((group) => group.role === 'users' && group.listening)
-      .map((group) => group.name);
-  }
-
   append(
     definition: CatalogueEvent,
     room: string,
