@@ -61,9 +61,14 @@ describe('demo page in a real browser (Debian chromium via playwright-core)', ()
       undefined,
       { timeout: 10_000 },
     );
-    await page.waitForFunction(() => document.querySelectorAll('#klines g').length > 0, undefined, {
-      timeout: 10_000,
-    });
+    // The candle chart (Lightweight Charts) draws on canvases and says how many bars it holds.
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#klines canvas') !== null &&
+        Number(document.querySelector('#klines')?.getAttribute('data-bars')) > 0,
+      undefined,
+      { timeout: 10_000 },
+    );
   }, 60_000);
 
   it("signs in a demo user and shows that user's orders, fills and balance", async () => {
