@@ -465,7 +465,7 @@ console.table(summary);
 // (least squares over every run): the fixed part is the merge, its encoding and the ingest's
 // share; the per-subscriber part the writes.
 const fits = [];
-for (const { rate } of groups) {
+for (const rate of new Set(groups.map((group) => group.rate))) {
   for (const feed of new Set(rows.filter((r) => r.rate === rate && r.clients).map((r) => r.case))) {
     const of = rows.filter((r) => r.rate === rate && r.case === feed && r.cpu_ms_per_send);
     if (new Set(of.map((r) => r.clients)).size < 2) continue;
