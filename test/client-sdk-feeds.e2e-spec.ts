@@ -85,7 +85,7 @@ class Exchange {
   readonly book = new OrderBook();
   readonly independent = new ReferenceBook();
   lastUpdateId = 1;
-  private readonly random = seeded(SEED);
+  readonly random = seeded(SEED);
 
   constructor(
     private readonly server: GatewayHarness,
@@ -286,8 +286,12 @@ describe('client SDK on feed rates and partial books, against the real gateway',
     exchange.snapshot([90, 99], [101, 110]);
     const first = early.orderBook(exchange.symbol, { rate: '1000ms' });
     await until(() => first.state === 'synced', 3000, 'the first snapshot');
-    // A window ends: the first book has this update just after the feed's clock ticked.
-    exchange.update();
+    // A window ends: the first book has this update just after the feed's clock ticked
+    // (its levels below 99.50, which must be the best bid next).
+    exchange.update(
+      randomLevels(exchange.random, 5, 90, 99),
+      randomLevels(exchange.random, 5, 101, 110),
+    );
     await until(
       () => first.book.lastUpdateId === exchange.lastUpdateId,
       3000,
