@@ -15,6 +15,7 @@ const columns = [
   ['p99 ms', (r) => r.p99_ms],
   ['p999 ms', (r) => r.p999_ms],
   ['connects/s', (r) => r.connects_per_sec],
+  ['CPU ms/connect', (r) => r.cpu_ms_per_connect],
   ['KB RSS/conn', (r) => r.rss_per_conn_kb],
   ['KB heap/conn', (r) => r.heap_per_conn_kb],
   ['CPU %', (r) => r.cpu_pct],
@@ -23,7 +24,8 @@ const columns = [
 ].filter(
   // Columns newer than a results file are left out rather than printed empty.
   ([name, value]) =>
-    !['CPU ms/1k', 'Redis CPU %'].includes(name) || scenarios.some((r) => value(r) != null),
+    !['CPU ms/1k', 'CPU ms/connect', 'Redis CPU %'].includes(name) ||
+    scenarios.some((r) => value(r) != null),
 );
 const cell = (value) =>
   value === undefined || value === null

@@ -296,7 +296,8 @@ class Load {
         JSON.stringify({
           targets,
           connections: count,
-          firstAddress: this.nextAddress++,
+          // Source addresses only past one address's ephemeral ports (see load-worker.mjs).
+          ...(connections > 25_000 && { firstAddress: this.nextAddress++ }),
           protocol: face.protocol,
           batch,
           ...(users ? { jwtSecret: JWT_SECRET, firstUser: users + made } : {}),
@@ -554,6 +555,9 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     }
     const before = await Promise.all(servers.map((s) => s.memory()));
     const perServer = Math.ceil(clients / instances);
+    const serverCpu = () => servers.reduce((sum, server) => sum + server.cpuSeconds(), 0);
+    const loadCpu = () => load.workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.pid), 0);
+    const cpuBefore = serverCpu();
     const started = Date.now();
     for (const [i, server] of servers.entries()) {
       await load.connect(server, {
@@ -564,6 +568,10 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     }
     const { ready } = await load.ready(perServer * instances, `${scenario} ${name}`);
     const seconds = (Date.now() - started) / 1000;
+    // What each handshake costs the server: the connect rate is bounded by the load workers
+    // too, on the same cores, so the server's CPU per connection says what it could take.
+    const connectCpu = serverCpu() - cpuBefore;
+    const workersCpu = loadCpu();
     await sleep(1000);
     const after = await Promise.all(servers.map((s) => s.memory()));
     const sum = (list, key) => list.reduce((total, m) => total + m[key], 0);
@@ -574,6 +582,9 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
       target: instances > 1 ? `${name} x${instances}` : name,
       clients: ready,
       connects_per_sec: Math.round(ready / seconds),
+      cpu_ms_per_connect: Number(((connectCpu * 1000) / ready).toFixed(3)),
+      cpu_pct: Math.round((connectCpu / seconds) * 100),
+      load_cpu_pct: Math.round((workersCpu / seconds) * 100),
       rss_per_conn_kb: perConnectionKb('rss'),
       heap_per_conn_kb: perConnectionKb('heapUsed'),
     };
@@ -1110,6 +1121,7 @@ console.table(scenarios, [
   'p99_ms',
   'p999_ms',
   'connects_per_sec',
+  'cpu_ms_per_connect',
   'rss_per_conn_kb',
   'heap_per_conn_kb',
   'cpu_pct',
