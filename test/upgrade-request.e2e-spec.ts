@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { io } from 'socket.io-client';
 import { AppWebSocketGateway } from '#realtime/internal';
 import { GatewayHarness, roundTrip, until } from './support/gateway-harness.js';
@@ -29,6 +30,53 @@ describe("the upgrade's HTTP request", () => {
         String(wrapper.listener ?? wrapper),
       );
     });
+
+  /** A client's (masked) WebSocket text frame, shorter than 126 bytes. */
+  const textFrame = (text: string): Buffer => {
+    const payload = Buffer.from(text);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const masked = payload.map((byte, i) => byte ^ mask[i % 4]!);
+    return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+  };
+
+  it("answers a WebSocket upgrade and sends Engine.IO's open packet in one write, a join and its connected event in one more", async () => {
+    const { hostname, port } = new URL(gateway.url);
+    // Counts the write requests the server's side of this connection hands the kernel.
+    let writes = 0;
+    const server = gateway.app.getHttpServer() as import('node:http').Server;
+    const countWrites = (stream: Socket): void => {
+      const internal = stream as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
+      const write = internal._writeGeneric;
+      internal._writeGeneric = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return write.apply(this, args);
+      };
+    };
+    server.once('connection', countWrites);
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    try {
+      socket.write(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n' +
+          `Host: ${hostname}:${port}\r\n` +
+          'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      await until(() => received.includes('0{"sid":"'), 3000, 'the open packet');
+      // The response's head, then a text frame `0{"sid":...`.
+      expect(received).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      expect(received.charCodeAt(received.indexOf('\r\n\r\n') + 4)).toBe(0x81);
+      expect(writes).toBe(1);
+
+      socket.write(textFrame('40/ws,'));
+      await until(() => received.includes('42/ws,["connected"'), 3000, 'the connected event');
+      expect(received).toContain('40/ws,{"sid":"');
+      expect(writes).toBe(2);
+    } finally {
+      socket.destroy();
+    }
+  });
 
   it("is not kept by Engine.IO's response listener once a connection is served", async () => {
     // The listener is still in this Engine.IO: the release below is not a no-op.

@@ -4,6 +4,7 @@ import type { RealtimeSettings } from '../config/realtime-settings.js';
 import type { ConnectionDrain } from '../lifecycle/connection-drain.service.js';
 import type { ConnectionGuard } from '../limits/connection-guard.service.js';
 import { gatewayParser } from './packet-decoder.js';
+import { coalesceUpgradeWrites } from './upgrade-request.js';
 
 /**
  * How long an Engine.IO connection may stay open without joining the served namespace
@@ -36,6 +37,7 @@ export function gatewayServerOptions(
       const origin = request.headers.origin;
       if (allowed && origin !== undefined && !allowed.has(origin)) return callback(null, false);
       if (!guard.admitsHandshake(request)) return callback(WAITING_TO_JOIN, false);
+      coalesceUpgradeWrites(request);
       callback(null, true);
     },
     // Off, so Socket.IO encodes a broadcast's frame once for all its recipients.

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { EngineConnection } from './engine-writes.js';
 
 /** What a `once` listener is: Node keeps the listener it wraps on the wrapper. */
@@ -29,3 +31,20 @@ export function releaseUpgradeRequest(conn: EngineConnection): void {
 
 /** Engine.IO's `socket.once("close", () => this.emit("close"))` in WebSocketResponse. */
 const RESPONSE_CLOSE = /^\(\)\s*=>\s*this\.emit\("close"\)$/;
+
+/**
+ * Holds a WebSocket upgrade's writes until the end of this tick, so the `101` response and
+ * Engine.IO's `open` packet, written one after the other in the same synchronous path, leave
+ * in one system call instead of two (on loopback a write costs about 50 µs: measured with
+ * `--cpu-prof` on the harness's `idle` scenario). A polling request is left as it is.
+ */
+export function coalesceUpgradeWrites(request: IncomingMessage): void {
+  if (request.headers.upgrade === undefined) return;
+  const socket = request.socket;
+  socket.cork();
+  process.nextTick(uncork, socket);
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
