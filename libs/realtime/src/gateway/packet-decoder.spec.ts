@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Packet } from 'socket.io-parser';
+import { Decoder, type Packet } from 'socket.io-parser';
 import { PacketDecoder, REFUSED_PACKET, commandOf } from './packet-decoder.js';
 
 function decode(...parts: Array<string | Buffer>): Packet[] {
@@ -44,5 +44,12 @@ describe('PacketDecoder', () => {
     expect(commandOf(packet!.data[0], packet!.data[1])).toBe('auth.refresh');
     expect(commandOf('ping', undefined)).toBe('ping');
     expect(commandOf(42, undefined)).toBe('42');
+  });
+
+  it("shares one options object between decoders, equal to Socket.IO's own defaults", () => {
+    const optionsOf = (decoder: Decoder): unknown => (decoder as unknown as { opts: unknown }).opts;
+    const first = optionsOf(new PacketDecoder());
+    expect(optionsOf(new PacketDecoder())).toBe(first);
+    expect(first).toEqual(optionsOf(new Decoder()));
   });
 });

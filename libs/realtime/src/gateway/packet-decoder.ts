@@ -26,10 +26,16 @@ const UNSAFE_ACK_ID = 'ack id must be an integer below 2^53; the message was dro
 export class PacketDecoder extends Decoder {
   constructor() {
     super();
+    // One options object for every connection's decoder instead of a copy each (80 B a
+    // connection); the decoder only reads it.
+    (this as unknown as { opts: typeof DECODER_OPTIONS }).opts = DECODER_OPTIONS;
     // First listener, before Socket.IO's: the namespace gets the packet as refused.
     this.on('decoded', refuseUnsafeAckId);
   }
 }
+
+/** Socket.IO's decoder defaults (`new Decoder()` makes this object for each connection). */
+const DECODER_OPTIONS = Object.freeze({ reviver: undefined, maxAttachments: 10 });
 
 function refuseUnsafeAckId(packet: Packet): void {
   if (packet.id === undefined || Number.isSafeInteger(packet.id)) return;
