@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { io } from 'socket.io-client';
 import { freePort, runUntilExit, startProcess } from './support/processes.js';
 
@@ -60,6 +61,41 @@ describe('standalone gateway process (npm run start:gateway)', () => {
       expect(greeting.userId).toBeNull();
     } finally {
       await gateway.stop();
+    }
+  });
+
+  it('exits 0 on SIGTERM with a WebSocket client and an idle keep-alive HTTP connection open, closing both', async () => {
+    const port = await freePort();
+    const gateway = await startProcess(
+      MAIN,
+      { PORT: String(port), HOST: '127.0.0.1', DRAIN_TIMEOUT_MS: '2000' },
+      /listening on/,
+    );
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    try {
+      // One answered request leaves its connection open and idle in the agent.
+      const keptAlive = await new Promise<import('node:net').Socket>((resolve, reject) => {
+        const request = get(`http://127.0.0.1:${port}/health`, { agent }, (response) => {
+          response.resume();
+          response.once('end', () => resolve(request.socket!));
+        });
+        request.once('error', reject);
+      });
+      const closed = new Promise<void>((resolve) => keptAlive.once('close', () => resolve()));
+      const socket = io(`http://127.0.0.1:${port}/ws`, {
+        transports: ['websocket'],
+        reconnection: false,
+      });
+      await new Promise((resolve, reject) => {
+        socket.once('connected', resolve);
+        socket.once('connect_error', reject);
+      });
+      const left = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      expect(await gateway.stop()).toBe(0);
+      await closed;
+      expect(await left).toBe('io server disconnect');
+    } finally {
+      agent.destroy();
     }
   });
 });
