@@ -104,4 +104,24 @@ describe("the upgrade's HTTP request", () => {
       upgraded.disconnect();
     }
   });
+
+  it("drops Engine.IO's upgrade error listener once its transport listens, and a WebSocket error still ends only that connection", async () => {
+    const engineServer = new URL('../node_modules/engine.io/build/server.js', import.meta.url);
+    expect(readFileSync(engineServer, 'utf8')).toContain('function onUpgradeError()');
+
+    const client = await gateway.connect();
+    const socket = gateway.app.get(AppWebSocketGateway).server.sockets.get(client.id!);
+    const websocket = (socket!.conn as unknown as { transport: { socket: any } }).transport
+      .socket as import('node:events').EventEmitter;
+    const names = websocket.rawListeners('error').map((listener) => (listener as Listener).name);
+    expect(names).not.toContain('onUpgradeError');
+    expect(names.length).toBeGreaterThan(0);
+
+    const gone = new Promise<string>((resolve) => client.once('disconnect', resolve));
+    websocket.emit('error', new Error('a broken socket'));
+    expect(await gone).toBe('transport close');
+    const other = await gateway.connect();
+    await roundTrip(other);
+    other.disconnect();
+  });
 });

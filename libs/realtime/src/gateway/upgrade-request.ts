@@ -6,8 +6,8 @@ import type { EngineConnection } from './engine-writes.js';
 type Listener = ((...args: unknown[]) => void) & { listener?: (...args: unknown[]) => void };
 
 interface UpgradedStream {
-  rawListeners(event: 'close'): Listener[];
-  removeListener(event: 'close', listener: Listener): unknown;
+  rawListeners(event: 'close' | 'error'): Listener[];
+  removeListener(event: 'close' | 'error', listener: Listener): unknown;
 }
 
 /**
@@ -20,6 +20,7 @@ interface UpgradedStream {
  * version of Engine.IO without it is left as it is.
  */
 export function releaseUpgradeRequest(conn: EngineConnection): void {
+  const websocket = conn.transport.socket as unknown as UpgradedStream | undefined;
   const stream = conn.transport.socket?._socket as unknown as UpgradedStream | undefined;
   if (typeof stream?.rawListeners !== 'function') return;
   for (const wrapper of stream.rawListeners('close')) {
@@ -27,7 +28,24 @@ export function releaseUpgradeRequest(conn: EngineConnection): void {
     if (RESPONSE_CLOSE.test(Function.prototype.toString.call(listener)))
       stream.removeListener('close', wrapper);
   }
+  if (typeof websocket?.rawListeners === 'function') dropUpgradeErrorListener(websocket);
 }
+
+/**
+ * Engine.IO listens for the WebSocket's errors until its transport takes over, and removes
+ * that listener only when an upgrade from polling completes: a connection opened on
+ * WebSocket keeps it (a closure and a listener array: about 100 B). It is dropped only when
+ * another listener (the transport's) is there to take the errors.
+ */
+function dropUpgradeErrorListener(websocket: UpgradedStream): void {
+  const listeners = websocket.rawListeners('error');
+  if (listeners.length < 2) return;
+  for (const listener of listeners)
+    if (listener.name === UPGRADE_ERROR) websocket.removeListener('error', listener);
+}
+
+/** Engine.IO's `onUpgradeError` in `Server.onWebSocket`. */
+const UPGRADE_ERROR = 'onUpgradeError';
 
 /** Engine.IO's `socket.once("close", () => this.emit("close"))` in WebSocketResponse. */
 const RESPONSE_CLOSE = /^\(\)\s*=>\s*this\.emit\("close"\)$/;
