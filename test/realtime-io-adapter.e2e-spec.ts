@@ -3,8 +3,10 @@ import 'reflect-metadata';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
+  Ack,
   ConnectedSocket,
   MessageBody,
+  type OnGatewayDisconnect,
   SubscribeMessage,
   WebSocketGateway,
   WebSocketServer,
@@ -18,8 +20,20 @@ import { RealtimeIoAdapter } from '#realtime';
 import { until } from './support/gateway-harness.js';
 
 @WebSocketGateway({ namespace: '/adapter' })
-class EchoGateway {
+class EchoGateway implements OnGatewayDisconnect {
   @WebSocketServer() server!: Namespace;
+  readonly disconnected: Array<{ id: string; reason: unknown }> = [];
+
+  handleDisconnect(socket: ServerSocket, reason?: unknown) {
+    this.disconnected.push({ id: socket.id, reason });
+  }
+
+  /** Answers its own ack, later; what it returns must not answer it first. */
+  @SubscribeMessage('own.ack')
+  ownAck(@MessageBody() body: string, @Ack() ack: (answer: unknown) => void) {
+    setTimeout(() => ack({ own: body }), 5);
+    return { returned: body };
+  }
 
   @SubscribeMessage('echo')
   echo(@MessageBody() body: unknown) {
@@ -199,5 +213,22 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
     expect(one.request).toBeNull();
     // What auth and limits read stays on the handshake.
     expect(one.handshake.headers.origin).toBe('https://app.example');
+  });
+
+  it('leaves the ack to a handler that takes it, whatever the handler returns', async () => {
+    const socket = await connect();
+    expect(await socket.timeout(2000).emitWithAck('own.ack', 'x')).toEqual({ own: 'x' });
+  });
+
+  it("calls the gateway's handleDisconnect once a connection, with Socket.IO's reason", async () => {
+    const socket = await connect();
+    const id = app.get(EchoGateway).server.sockets.get(socket.id!)!.id;
+    socket.disconnect();
+    const { disconnected } = app.get(EchoGateway);
+    await until(() => disconnected.some((entry) => entry.id === id), 2000, 'handleDisconnect');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(disconnected.filter((entry) => entry.id === id)).toEqual([
+      { id, reason: 'client namespace disconnect' },
+    ]);
   });
 });
