@@ -13,11 +13,10 @@ type Transform = (result: unknown) => Observable<unknown>;
 
 /**
  * Where a connection keeps the message handlers Nest bound to it (their callbacks, in the
- * order of its layout), the layout, and Nest's result mapping.
+ * order of its layout) and the layout.
  */
 const HANDLERS = Symbol('realtime.handlers');
 const LAYOUT = Symbol('realtime.layout');
-const TRANSFORM = Symbol('realtime.transform');
 
 type HandlerCallback = MessageMappingProperties['callback'];
 
@@ -30,7 +29,13 @@ type HandlerCallback = MessageMappingProperties['callback'];
 interface HandlerLayout {
   readonly index: ReadonlyMap<string, number>;
   readonly ackHandledManually: readonly boolean[];
+  /**
+   * Nest's result mapping. Nest makes one for each connection, but it depends only on Nest's
+   * WebSocketsController, one for the whole app: the first connection's serves them all.
+   */
+  readonly transform: Transform;
 }
+
 /** Whether one of the connection's commands is being handled, and those that arrived meanwhile. */
 const RUNNING = Symbol('realtime.running');
 const WAITING = Symbol('realtime.waiting');
@@ -50,7 +55,6 @@ interface OrderedSocket extends Socket {
 interface BoundSocket extends OrderedSocket {
   [HANDLERS]: HandlerCallback[];
   [LAYOUT]: HandlerLayout;
-  [TRANSFORM]: Transform;
 }
 
 /**
@@ -151,9 +155,8 @@ export class RealtimeIoAdapter extends IoAdapter {
     transform: Transform,
   ): void {
     const bound = socket as BoundSocket;
-    bound[LAYOUT] = this.layoutOf(handlers);
+    bound[LAYOUT] = this.layoutOf(handlers, transform);
     bound[HANDLERS] = handlers.map(callbackOf);
-    bound[TRANSFORM] = transform;
     for (const { message } of handlers) socket.on(message as string, this.listenerFor(message));
     const conn = socket.conn as unknown as EngineConnection & { request?: unknown };
     // Auth and limits read the handshake before this point; it keeps headers, query and auth.
@@ -165,13 +168,14 @@ export class RealtimeIoAdapter extends IoAdapter {
     else conn.once('upgrade', () => releaseUpgradeRequest(conn));
   }
 
-  private layoutOf(handlers: MessageMappingProperties[]): HandlerLayout {
+  private layoutOf(handlers: MessageMappingProperties[], transform: Transform): HandlerLayout {
     const key = handlers.map(({ message }) => String(message)).join('\n');
     let layout = this.layouts.get(key);
     if (!layout) {
       layout = {
         index: new Map(handlers.map(({ message }, i) => [String(message), i])),
         ackHandledManually: handlers.map(({ isAckHandledManually }) => !!isAckHandledManually),
+        transform,
       };
       this.layouts.set(key, layout);
     }
@@ -215,7 +219,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     let result: Observable<unknown>;
     try {
       pending = socket[HANDLERS][handler]!(data, ack);
-      result = socket[TRANSFORM](pending);
+      result = socket[LAYOUT].transform(pending);
     } catch (error) {
       this.logger.error(error);
       return pending;
