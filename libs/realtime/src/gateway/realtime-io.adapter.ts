@@ -119,6 +119,17 @@ function startNext(socket: OrderedSocket): void {
   start(socket, command);
 }
 
+/** Whether a handler list has a layout's messages in its order, each acked the same way. */
+function fits(layout: HandlerLayout, handlers: MessageMappingProperties[]): boolean {
+  if (layout.index.size !== handlers.length) return false;
+  for (let i = 0; i < handlers.length; i++) {
+    const { message, isAckHandledManually } = handlers[i]!;
+    if (layout.index.get(String(message)) !== i) return false;
+    if (layout.ackHandledManually[i] !== !!isAckHandledManually) return false;
+  }
+  return true;
+}
+
 function callbackOf({ callback }: MessageMappingProperties): HandlerCallback {
   return callback;
 }
@@ -137,12 +148,12 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly listeners = new Map<string, (this: BoundSocket, ...args: unknown[]) => void>();
-  /** Layouts by their handler list's message names, in order. */
-  private readonly layouts = new Map<string, HandlerLayout>();
+  /** One layout per gateway's handler list (a connection finds its own without allocating). */
+  private readonly layouts: HandlerLayout[] = [];
 
   /**
    * Socket.IO emits `disconnect` once per connection, so a plain listener does: without
-   * `once`'s wrapper and the arrow Nest's adapter puts around the callback (about 170 B a
+   * `once`'s wrapper and the arrow Nest's adapter puts around the callback (about 250 B a
    * connection, bench/heap-per-connection.mjs).
    */
   override bindClientDisconnect(client: Socket, callback: (reason: unknown) => void): void {
@@ -169,16 +180,13 @@ export class RealtimeIoAdapter extends IoAdapter {
   }
 
   private layoutOf(handlers: MessageMappingProperties[], transform: Transform): HandlerLayout {
-    const key = handlers.map(({ message }) => String(message)).join('\n');
-    let layout = this.layouts.get(key);
-    if (!layout) {
-      layout = {
-        index: new Map(handlers.map(({ message }, i) => [String(message), i])),
-        ackHandledManually: handlers.map(({ isAckHandledManually }) => !!isAckHandledManually),
-        transform,
-      };
-      this.layouts.set(key, layout);
-    }
+    for (const layout of this.layouts) if (fits(layout, handlers)) return layout;
+    const layout: HandlerLayout = {
+      index: new Map(handlers.map(({ message }, i) => [String(message), i])),
+      ackHandledManually: handlers.map(({ isAckHandledManually }) => !!isAckHandledManually),
+      transform,
+    };
+    this.layouts.push(layout);
     return layout;
   }
 

@@ -34,7 +34,7 @@ export function releaseUpgradeRequest(conn: EngineConnection): void {
 /**
  * Engine.IO listens for the WebSocket's errors until its transport takes over, and removes
  * that listener only when an upgrade from polling completes: a connection opened on
- * WebSocket keeps it (a closure and a listener array: about 100 B). It is dropped only when
+ * WebSocket keeps it (a closure and a listener array: about 165 B). It is dropped only when
  * another listener (the transport's) is there to take the errors.
  */
 function dropUpgradeErrorListener(websocket: UpgradedStream): void {
