@@ -184,7 +184,7 @@ function connect(i, attempt = 0) {
   sockets[i] = socket;
 }
 
-process.on('message', async (message) => {
+process.on('message', (message) => {
   if (message === 'connect') {
     while (nextConnection < Math.min(IN_FLIGHT, connections)) connect(nextConnection++);
   } else if (message === 'report') {

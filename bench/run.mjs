@@ -341,6 +341,11 @@ class Load {
     }
   }
 
+  /** CPU seconds the load workers have used so far. */
+  cpuSeconds() {
+    return this.workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.pid), 0);
+  }
+
   stop() {
     for (const worker of this.workers) worker.send('stop');
   }
@@ -556,7 +561,6 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     const before = await Promise.all(servers.map((s) => s.memory()));
     const perServer = Math.ceil(clients / instances);
     const serverCpu = () => servers.reduce((sum, server) => sum + server.cpuSeconds(), 0);
-    const loadCpu = () => load.workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.pid), 0);
     const cpuBefore = serverCpu();
     const started = Date.now();
     for (const [i, server] of servers.entries()) {
@@ -571,7 +575,7 @@ async function idle(name, { clients, instances = 1, scenario = 'idle' }) {
     // What each handshake costs the server: the connect rate is bounded by the load workers
     // too, on the same cores, so the server's CPU per connection says what it could take.
     const connectCpu = serverCpu() - cpuBefore;
-    const workersCpu = loadCpu();
+    const workersCpu = load.cpuSeconds();
     await sleep(1000);
     const after = await Promise.all(servers.map((s) => s.memory()));
     const sum = (list, key) => list.reduce((total, m) => total + m[key], 0);
@@ -841,8 +845,7 @@ class CurveSession {
     let refused;
     const cpuBefore = server.cpuSeconds();
     // The load workers' and this process's CPU too: which of them ran out first.
-    const loadCpu = () => load.workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.pid), 0);
-    const loadCpuBefore = loadCpu();
+    const loadCpuBefore = load.cpuSeconds();
     const harnessBefore = process.cpuUsage();
     const { published, elapsed } = await publishFor(
       rate,
@@ -855,7 +858,7 @@ class CurveSession {
       },
     );
     const cpu = server.cpuSeconds() - cpuBefore;
-    const workersCpu = loadCpu() - loadCpuBefore;
+    const workersCpu = load.cpuSeconds() - loadCpuBefore;
     const harness = process.cpuUsage(harnessBefore);
     this.nextTrade += published;
     await sleep(2000);
