@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CatalogueEvent } from '../events/catalogue-event.js';
 import type { RealtimeCatalogue } from '../events/realtime-catalogue.js';
 import { eventRoom } from '../events/rooms.js';
@@ -317,8 +318,13 @@ export class RedisRoomStreams {
   /** New rooms' epochs: unique per script call without drawing random bytes for each. */
   private readonly epochBase = newEpoch();
   private epochs = 0;
-  private appendSha: string | undefined;
-  private openSha: string | undefined;
+  private readonly appendSha: string;
+  private readonly openSha: string;
+  /**
+   * The scripts Redis ran for this instance since it was last away: only those are called
+   * by digest (see `run`).
+   */
+  private readonly confirmed = new Set<'append' | 'open'>();
   private disposed = false;
 
   constructor(
@@ -332,6 +338,8 @@ export class RedisRoomStreams {
     this.publish = this.groupCount > 1 && options.bus?.sharded ? 'SPUBLISH' : 'PUBLISH';
     this.appendBody = appendScript(this.publish);
     this.openBody = openScript(this.publish);
+    this.appendSha = scriptDigest(this.appendBody);
+    this.openSha = scriptDigest(this.openBody);
   }
 
   /** Listens on the streams; the subscriber client renews the subscriptions after a reconnect. */
@@ -537,6 +545,7 @@ export class RedisRoomStreams {
     const listened = group.role === 'always' || group.listening;
     const batch: Batch = { group, messages, listened, answered: false, local: false, done: false };
     this.unsettled.push(batch);
+    if (!this.connected) this.confirmed.clear();
     if (!this.connected || this.inFlight.size >= MAX_BATCHES_IN_FLIGHT || this.localWaiting > 0) {
       batch.local = true;
       this.localWaiting++;
@@ -824,22 +833,39 @@ export class RedisRoomStreams {
     return this.epochBase + (++this.epochs).toString(36);
   }
 
-  /** Runs a script by its digest, loading it when Redis does not know it (a new Redis). */
+  /**
+   * Runs a script by its body until Redis has run it since it was last away, then by its
+   * digest. A Redis that restarted knows no scripts: calling by digest, every call under way
+   * would be refused (NOSCRIPT) until one instance loads the script, and a call sent after
+   * that load would take its room's next offsets ahead of an earlier one sent again after
+   * its refusal, so one instance's messages would reach every instance out of order. Calls by
+   * body are never refused, and Redis runs one connection's calls in the order sent. A script
+   * Redis dropped while connected (`SCRIPT FLUSH`) is called by body again from its first
+   * refusal on; the calls already under way then may still overtake each other.
+   */
   private async run(which: 'append' | 'open', keys: string[], args: string[]): Promise<unknown> {
-    const sha = which === 'append' ? this.appendSha : this.openSha;
     const call = (command: 'EVALSHA' | 'EVAL', body: string) =>
       this.pub.sendCommand([command, body, String(keys.length), ...keys, ...args]);
-    if (sha !== undefined) {
+    if (this.confirmed.has(which)) {
       try {
-        return await call('EVALSHA', sha);
+        return await call('EVALSHA', which === 'append' ? this.appendSha : this.openSha);
       } catch (error) {
         if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+        this.confirmed.delete(which);
       }
     }
-    const script = which === 'append' ? this.appendBody : this.openBody;
-    const loaded = String(await this.pub.sendCommand(['SCRIPT', 'LOAD', script]));
-    if (which === 'append') this.appendSha = loaded;
-    else this.openSha = loaded;
-    return call('EVALSHA', loaded);
+    const answer = await call('EVAL', which === 'append' ? this.appendBody : this.openBody);
+    this.confirmed.add(which);
+    return answer;
   }
+
+  /** Redis is back from an outage (perhaps a new Redis): scripts are called by body again. */
+  reconnected(): void {
+    this.confirmed.clear();
+  }
+}
+
+/** The SHA-1 digest Redis names a script by (`EVALSHA`). */
+function scriptDigest(body: string): string {
+  return createHash('sha1').update(body).digest('hex');
 }

@@ -114,6 +114,7 @@ export class RoomStreams implements OnModuleDestroy {
 
   /** Back from a Redis outage: streams positioned here alone end, Redis's go on. */
   redisReconnected(): void {
+    this.redis?.reconnected();
     this.memory.clear(this.localRooms);
   }
 
