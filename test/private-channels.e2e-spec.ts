@@ -46,14 +46,22 @@ describe('private channels: JWT at the door (HS256, issuer and audience)', () =>
       'an Authorization: Bearer header',
       () => ({ extraHeaders: { authorization: `Bearer ${valid()}` } }),
     ],
-  ])('accepts a valid token from %s', async (_source, options) => {
-    const { greeting } = await attempt(gateway, options());
-    expect(greeting).toEqual({
-      connectionId: expect.any(String),
-      userId: 'alice',
-      serverTime: expect.any(Number),
-    });
-  });
+  ])(
+    'accepts a valid token from %s, and keeps the user, not the token',
+    async (_source, options) => {
+      const { greeting, socket } = await attempt(gateway, options());
+      expect(greeting).toEqual({
+        connectionId: expect.any(String),
+        userId: 'alice',
+        serverTime: expect.any(Number),
+      });
+      const { handshake } = gateway.app.get(AppWebSocketGateway).server.sockets.get(socket!.id!)!;
+      expect((handshake.auth as { token?: unknown }).token).toBeUndefined();
+      expect(handshake.query.token).toBeUndefined();
+      expect(handshake.headers.authorization).toBeUndefined();
+      socket!.disconnect();
+    },
+  );
 
   it('takes the user id from userId when there is no sub, and numbers as strings', async () => {
     expect(

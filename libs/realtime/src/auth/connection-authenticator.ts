@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import { RealtimeException } from '../errors/realtime.exception.js';
 import type { ConnectionData } from '../gateway/connection-data.js';
 import { AuthFailureLog } from '../metrics/auth-failure-log.js';
-import { handshakeToken } from './handshake-token.js';
+import { forgetHandshakeToken, handshakeToken } from './handshake-token.js';
 import { TokenVerifier } from './token-verifier.js';
 
 /** The error a refused handshake ends with; clients see it as `connect_error` with `data`. */
@@ -48,6 +48,7 @@ export class ConnectionAuthenticator {
       data.userId = userId;
       data.roles = roles;
       data.expiresAt = expiresAt;
+      forgetHandshakeToken(socket.handshake);
       next();
     } catch (error) {
       if (!(error instanceof RealtimeException)) throw error;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { handshakeToken } from './handshake-token.js';
+import { forgetHandshakeToken, handshakeToken } from './handshake-token.js';
 
 const handshake = (auth: object, query: object, headers: object) =>
   ({ auth, query, headers }) as Parameters<typeof handshakeToken>[0];
@@ -25,5 +25,20 @@ describe('handshakeToken', () => {
     expect(handshakeToken(handshake({}, {}, { authorization: 'Basic dXNlcjpwYXNz' }))).toBe(
       'Basic dXNlcjpwYXNz',
     );
+  });
+
+  it('forgets a token in each place it may have come from, and nothing else', () => {
+    const presented = handshake(
+      { token: 'a', batch: true },
+      { token: 'q', EIO: '4' },
+      { authorization: 'Bearer h', origin: 'https://app.example' },
+    );
+    forgetHandshakeToken(presented);
+    expect(handshakeToken(presented)).toBeUndefined();
+    expect(presented).toEqual({
+      auth: { token: undefined, batch: true },
+      query: { token: undefined, EIO: '4' },
+      headers: { authorization: undefined, origin: 'https://app.example' },
+    });
   });
 });

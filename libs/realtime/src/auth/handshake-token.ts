@@ -17,3 +17,19 @@ export function handshakeToken(handshake: Pick<Handshake, 'auth' | 'query' | 'he
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   return match ? match[1] : authorization;
 }
+
+/**
+ * Clears a verified token from the handshake (each place `handshakeToken` reads): the
+ * connection keeps what the token said (user, roles, expiry), not the bearer credential, so
+ * a heap dump of the gateway holds no usable tokens, and an idle connection does not keep a
+ * JWT of several hundred bytes. The properties stay, set to undefined, so the objects keep
+ * their shape. `handshake.url` still carries a token sent in the query string.
+ */
+export function forgetHandshakeToken(
+  handshake: Pick<Handshake, 'auth' | 'query' | 'headers'>,
+): void {
+  const auth = handshake.auth as Record<string, unknown> | undefined;
+  if (auth?.token !== undefined) auth.token = undefined;
+  if (handshake.query?.token !== undefined) handshake.query.token = undefined;
+  if (handshake.headers?.authorization !== undefined) handshake.headers.authorization = undefined;
+}
