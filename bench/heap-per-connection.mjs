@@ -5,7 +5,7 @@
 // JWT), from one load worker over loopback; the difference is printed per connection, by V8
 // type and constructor name (closures by script, line and column, for finding the listeners
 // a connection costs). Memory only, no timing.
-//   node bench/heap-per-connection.mjs [connections=2000] [json|socket.io]
+//   [IDLE_SECONDS=1] node bench/heap-per-connection.mjs [connections=2000] [json|socket.io]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,11 @@ const CONNECTIONS = Number(process.argv[2] ?? 2000);
 const FACE = process.argv[3] ?? 'json';
 /** A constructor name: prints what holds the first few objects of it (`RETAINERS=IncomingMessage`). */
 const RETAINERS = process.env.RETAINERS;
+/**
+ * How long the connections sit idle before the second snapshot (`IDLE_SECONDS=30` lets each
+ * answer a heartbeat first, for what a connection keeps at length).
+ */
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 1);
 if (!['json', 'socket.io'].includes(FACE)) throw new Error(`face: json or socket.io, not ${FACE}`);
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
 
@@ -221,7 +226,7 @@ while ((await report()).ready < CONNECTIONS) {
   if (Date.now() - started > 120_000) throw new Error('the connections did not all join');
   await sleep(200);
 }
-await sleep(1000);
+await sleep(IDLE_SECONDS * 1000);
 const loaded = kinds(await snapshot());
 
 let total = 0;

@@ -18,6 +18,7 @@ import type { Namespace, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { RealtimeIoAdapter } from '#realtime';
 import { until } from './support/gateway-harness.js';
+import { hasFastProperties } from './support/object-shape.js';
 
 @WebSocketGateway({ namespace: '/adapter' })
 class EchoGateway implements OnGatewayDisconnect {
@@ -121,9 +122,9 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
     return () => writes;
   }
 
-  async function connect(): Promise<Socket> {
+  async function connect(transports: string[] = ['websocket']): Promise<Socket> {
     const socket = io(url, {
-      transports: ['websocket'],
+      transports,
       reconnection: false,
       forceNew: true,
       extraHeaders: { origin: 'https://app.example' },
@@ -213,6 +214,58 @@ describe('RealtimeIoAdapter (real Socket.IO connections through Nest)', () => {
     expect(one.request).toBeNull();
     // What auth and limits read stays on the handshake.
     expect(one.handshake.headers.origin).toBe('https://app.example');
+  });
+
+  /** The listener stores of a server-side connection's emitters, from Socket.IO's to the WebSocket's. */
+  function listenerStores(client: Socket): object[] {
+    const socket = app.get(EchoGateway).server.sockets.get(client.id!)! as any;
+    const websocket = socket.conn.transport.socket;
+    return [socket._events, socket.conn._events, socket.conn.transport._events, websocket._events];
+  }
+
+  it("keeps a connection's listeners in fast-mode objects once it is set up, and the connection works", async () => {
+    const socket = await connect();
+    for (const store of listenerStores(socket)) expect(hasFastProperties(store)).toBe(true);
+    await expect(socket.emitWithAck('echo', 'compact')).resolves.toEqual({ echoed: 'compact' });
+    const exception = new Promise((resolve) => socket.once('exception', resolve));
+    socket.emit('fail');
+    await expect(exception).resolves.toMatchObject({ message: 'refused on purpose' });
+  });
+
+  it('compacts the WebSocket a polling connection upgrades to', async () => {
+    const socket = await connect(['polling', 'websocket']);
+    await until(() => socket.io.engine.transport.name === 'websocket', 3000, 'the upgrade');
+    await until(
+      () =>
+        app.get(EchoGateway).server.sockets.get(socket.id!)!.conn.transport.name === 'websocket',
+      3000,
+      'the upgrade on the server',
+    );
+    for (const store of listenerStores(socket)) expect(hasFastProperties(store)).toBe(true);
+    await expect(socket.emitWithAck('echo', 'upgraded')).resolves.toEqual({ echoed: 'upgraded' });
+  });
+
+  it("counts each closed connection out of Engine.IO's clients once, however it closed", async () => {
+    const engine = app.get(EchoGateway).server.server.engine;
+    await until(() => engine.clientsCount === 0, 3000, 'the earlier clients gone');
+    const sockets = await Promise.all([
+      connect(),
+      connect(),
+      connect(),
+      connect(['polling', 'websocket']),
+    ]);
+    await until(() => sockets[3]!.io.engine.transport.name === 'websocket', 3000, 'the upgrade');
+    expect(engine.clientsCount).toBe(4);
+    const server = app.get(EchoGateway).server.sockets;
+    sockets[0]!.disconnect();
+    server.get(sockets[1]!.id!)!.disconnect(true);
+    // An abrupt end: the TCP connection goes without a close frame.
+    (server.get(sockets[2]!.id!)!.conn as any).transport.socket._socket.destroy();
+    sockets[3]!.disconnect();
+    await until(() => engine.clientsCount === 0, 3000, 'every client counted out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(engine.clientsCount).toBe(0);
+    expect(Object.keys((engine as unknown as { clients: object }).clients)).toEqual([]);
   });
 
   it('leaves the ack to a handler that takes it, whatever the handler returns', async () => {

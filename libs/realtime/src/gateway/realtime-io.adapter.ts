@@ -6,6 +6,7 @@ import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { ServerEvent } from '../events/protocol-events.js';
 import { useFastWrites, type EngineConnection } from './engine-writes.js';
 import { JSON_TRANSPORT } from '../json-endpoint/json-frames.js';
+import { compactConnection } from './connection-compaction.js';
 import { errorReply } from './realtime-exception.filter.js';
 import { releaseUpgradeRequest } from './upgrade-request.js';
 
@@ -154,10 +155,13 @@ export class RealtimeIoAdapter extends IoAdapter {
   /**
    * Socket.IO emits `disconnect` once per connection, so a plain listener does: without
    * `once`'s wrapper and the arrow Nest's adapter puts around the callback (about 250 B a
-   * connection, bench/heap-per-connection.mjs).
+   * connection, bench/heap-per-connection.mjs). Nest binds it last, after the gateway's
+   * `handleConnection` and the message handlers: the connection's listeners are all in
+   * place, so their stores are compacted here.
    */
   override bindClientDisconnect(client: Socket, callback: (reason: unknown) => void): void {
     client.on('disconnect', callback);
+    compactConnection(client);
   }
 
   override bindMessageHandlers(
@@ -176,7 +180,11 @@ export class RealtimeIoAdapter extends IoAdapter {
     if (conn.transport.name === JSON_TRANSPORT) return;
     useFastWrites(conn);
     if (conn.transport.name === 'websocket') releaseUpgradeRequest(conn);
-    else conn.once('upgrade', () => releaseUpgradeRequest(conn));
+    else
+      conn.once('upgrade', () => {
+        releaseUpgradeRequest(conn);
+        compactConnection(socket);
+      });
   }
 
   private layoutOf(handlers: MessageMappingProperties[], transform: Transform): HandlerLayout {
