@@ -86,7 +86,7 @@ const REDIS = {
  */
 const COSTS = {
   /** KB of RSS per idle signed-in Socket.IO connection. */
-  rssPerConnectionKb: 15.6,
+  rssPerConnectionKb: 9.9,
   /** Gateway CPU µs per message delivered to a public-room member, messages one by one. */
   deliveryUs: 11.5,
   /** The same when a connection gets several messages a turn (one writev; batched clients). */
@@ -125,7 +125,7 @@ const COSTS = {
 
 const SOURCES = {
   rssPerConnectionKb:
-    'README Performance, full run 2026-11-23, `capacity` gateway x4 (63,696 connections): 15.6 KB RSS; idle 16.1; JSON endpoint 12-12.7 (bench/README.md)',
+    'README Performance, full run 2026-12-04, `capacity` gateway x4 (63,763 connections): 9.9 KB RSS; idle 9.7; JSON endpoint 10.4',
   deliveryUs:
     'README Performance, full run: `fanout` gateway 69 % of a core at 59,963 delivered/s (npm run bench)',
   deliveryBurstUs:
