@@ -85,8 +85,8 @@ function unwrapOnce(listener: unknown): unknown {
  * The same listeners in a fast-mode object: a dictionary's keys copied into a new object
  * (in the order they were added, so connections alike share its shape) whose prototype is
  * then set to null, which keeps it fast; an object that is already fast (the decoder's) is
- * kept. Listener arrays are copied to their exact length; an emitter
- * copies an array before calling it, so no emit in progress sees the change.
+ * kept. Listener arrays are copied to their exact length; an emitter copies an array before
+ * calling it, so no emit in progress sees the change.
  */
 function compacted(store: ListenerStore, closesOnce: boolean): ListenerStore {
   const dictionary = Object.getPrototypeOf(store) === null;
