@@ -17,7 +17,7 @@ const FACE = process.argv[3] ?? 'json';
 /** A constructor name: prints what holds the first few objects of it (`RETAINERS=IncomingMessage`). */
 const RETAINERS = process.env.RETAINERS;
 /**
- * How long the connections sit idle before the second snapshot (`IDLE_SECONDS=30` lets each
+ * How long the connections sit idle before the second snapshot (`IDLE_SECONDS=35` lets each
  * answer a heartbeat first, for what a connection keeps at length).
  */
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 1);

@@ -48,6 +48,14 @@ const UPGRADE_HEADERS: ReadonlySet<string> = new Set([
  */
 export function compactConnection(socket: Socket): void {
   (socket as { handshake: Handshake }).handshake = compactHandshake(socket.handshake);
+  compactListenersOf(socket);
+}
+
+/**
+ * The listener part of `compactConnection`, for a connection whose transport changed (an
+ * upgrade from long-polling): its handshake is compact already.
+ */
+export function compactListenersOf(socket: Socket): void {
   const parts = socket as unknown as ConnectionParts;
   if (parts.fns && parts.fns.length > 0) parts.fns = parts.fns.slice();
   const conn = parts.conn;

@@ -6,7 +6,7 @@ import { RealtimeErrorCode } from '../errors/realtime-error-code.js';
 import { ServerEvent } from '../events/protocol-events.js';
 import { useFastWrites, type EngineConnection } from './engine-writes.js';
 import { JSON_TRANSPORT } from '../json-endpoint/json-frames.js';
-import { compactConnection } from './connection-compaction.js';
+import { compactConnection, compactListenersOf } from './connection-compaction.js';
 import { errorReply } from './realtime-exception.filter.js';
 import { releaseUpgradeRequest } from './upgrade-request.js';
 
@@ -183,7 +183,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     else
       conn.once('upgrade', () => {
         releaseUpgradeRequest(conn);
-        compactConnection(socket);
+        compactListenersOf(socket);
       });
   }
 
