@@ -98,11 +98,37 @@ export async function ensureTopics(
     if (missing.length > 0) {
       await admin.createTopics({
         topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
-        waitForLeaders: true,
       });
     }
+    await leadersOf(admin, topics);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits (bounded) until every partition of `topics` has a leader. kafkajs's own wait
+ * (`waitForLeaders`) retries only LEADER_NOT_AVAILABLE; a broker just (re)started in KRaft
+ * mode can first answer that it does not host the new topic-partition yet, which kafkajs
+ * throws: that answer is a "not yet" here too.
+ */
+async function leadersOf(admin: ReturnType<Kafka['admin']>, topics: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics });
+      const led = described.every(
+        ({ partitions }) =>
+          partitions.length > 0 &&
+          partitions.every(({ leader }) => leader !== undefined && leader >= 0),
+      );
+      if (led) return;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`no leaders for ${topics.join(', ')} within 30 s`);
+    await sleep(200);
   }
 }
 
