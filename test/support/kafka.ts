@@ -98,6 +98,8 @@ export async function ensureTopics(
     if (missing.length > 0) {
       await admin.createTopics({
         topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+        // On by default; waited for below instead.
+        waitForLeaders: false,
       });
     }
     await leadersOf(admin, topics);
