@@ -91,6 +91,14 @@ const TARGETS = {
     url: (port, symbol) => `ws://127.0.0.1:${port}/?symbol=${symbol}`,
     protocol: 'raw',
   },
+  // Socket.IO alone, accepting every connection (no Nest, no token): the floor of the
+  // gateway's connection rate.
+  'bare-socket.io': {
+    command: ['bench/servers/bare-socket-io-server.mjs'],
+    env: {},
+    url: socketIoUrl,
+    protocol: 'socket.io',
+  },
   // Accepts WebSockets and does nothing with them: the floor of memory per connection.
   'bare-ws': {
     command: ['bench/servers/bare-ws-server.mjs'],
@@ -101,14 +109,15 @@ const TARGETS = {
 };
 
 /**
- * The history and Redis variants of the gateway, and its JSON face: run only when
- * `--targets=` names them (the JSON scenarios run `gateway-json` by default).
+ * The history and Redis variants of the gateway, its JSON face and the bare Socket.IO floor:
+ * run only when `--targets=` names them (the JSON scenarios run `gateway-json` by default).
  */
 const VARIANTS = [
   'gateway-history-off',
   'gateway-redis',
   'gateway-redis-history-off',
   'gateway-json',
+  'bare-socket.io',
 ];
 // `mixed` (json-mixed only): the gateway with N Socket.IO and N JSON clients in one room.
 const KNOWN_TARGETS = new Set([...Object.keys(TARGETS), 'batched', 'mixed']);
