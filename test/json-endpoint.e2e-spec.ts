@@ -70,6 +70,18 @@ describe('plain-WebSocket JSON endpoint', () => {
     expect(client.frames.indexOf(greeting)).toBeLessThan(client.frames.indexOf(pong));
   });
 
+  it('keeps the user of a token given at the door, not the token, not even in the URL', async () => {
+    const client = await open({ query: { token: hsToken('carol'), batch: 'false' } });
+    const { connectionId, userId } = (await client.next('connected')).data as {
+      connectionId: string;
+      userId: string;
+    };
+    expect(userId).toBe('carol');
+    const { handshake } = gateway.app.get(AppWebSocketGateway).server.sockets.get(connectionId)!;
+    expect(handshake.query.token).toBeUndefined();
+    expect(handshake.url).toBe('/ws/json?batch=false');
+  });
+
   it('subscribes and receives the same envelopes as Socket.IO clients, in order', async () => {
     const client = await connected({ query: { token: hsToken('alice') } });
     const socket = await gateway.connect();

@@ -59,6 +59,7 @@ describe('private channels: JWT at the door (HS256, issuer and audience)', () =>
       expect((handshake.auth as { token?: unknown }).token).toBeUndefined();
       expect(handshake.query.token).toBeUndefined();
       expect(handshake.headers.authorization).toBeUndefined();
+      expect(handshake.url).not.toContain('token=');
       socket!.disconnect();
     },
   );

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { forgetHandshakeToken, handshakeToken } from './handshake-token.js';
+import { forgetHandshakeToken, handshakeToken, withoutTokenParameter } from './handshake-token.js';
 
-const handshake = (auth: object, query: object, headers: object) =>
-  ({ auth, query, headers }) as Parameters<typeof handshakeToken>[0];
+const handshake = (auth: object, query: object, headers: object, url = '/socket.io/?EIO=4') =>
+  ({ auth, query, headers, url }) as Parameters<typeof forgetHandshakeToken>[0];
 
 describe('handshakeToken', () => {
   it('takes auth.token first, then ?token=, then Authorization: Bearer', () => {
@@ -39,6 +39,33 @@ describe('handshakeToken', () => {
       auth: { token: undefined, batch: true },
       query: { token: undefined, EIO: '4' },
       headers: { authorization: undefined, origin: 'https://app.example' },
+      url: '/socket.io/?EIO=4',
     });
+  });
+
+  it('forgets a query token in the request URL too', () => {
+    const presented = handshake(
+      {},
+      { EIO: '4', token: 'q.r.s', transport: 'websocket' },
+      {},
+      '/socket.io/?EIO=4&token=q.r.s&transport=websocket',
+    );
+    forgetHandshakeToken(presented);
+    expect(presented.url).toBe('/socket.io/?EIO=4&transport=websocket');
+  });
+});
+
+describe('withoutTokenParameter', () => {
+  it.each([
+    ['/ws/json?token=a.b.c', '/ws/json'],
+    ['/ws/json?token=a.b.c&batch=true', '/ws/json?batch=true'],
+    ['/ws/json?batch=true&token=a.b.c', '/ws/json?batch=true'],
+    ['/ws/json?token=a&token=b&batch=1', '/ws/json?batch=1'],
+    ['/ws/json?tok%65n=a.b.c&batch=1', '/ws/json?batch=1'],
+    ['/ws/json?token=a#part', '/ws/json#part'],
+    ['/ws/json?mytoken=1&token_type=x', '/ws/json?mytoken=1&token_type=x'],
+    ['/ws/json', '/ws/json'],
+  ])('%s becomes %s', (url, expected) => {
+    expect(withoutTokenParameter(url)).toBe(expected);
   });
 });

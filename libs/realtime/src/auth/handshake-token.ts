@@ -1,3 +1,4 @@
+import { unescape } from 'node:querystring';
 import type { Socket } from 'socket.io';
 
 type Handshake = Socket['handshake'];
@@ -18,18 +19,41 @@ export function handshakeToken(handshake: Pick<Handshake, 'auth' | 'query' | 'he
   return match ? match[1] : authorization;
 }
 
+/** Whether a query string's `name=value` pair is `token`'s, its name decoded as a query parser would. */
+function isTokenParameter(pair: string): boolean {
+  const equals = pair.indexOf('=');
+  const name = equals === -1 ? pair : pair.slice(0, equals);
+  return unescape(name.replaceAll('+', ' ')) === 'token';
+}
+
+/** The URL without its `token` query parameters (and without a `?` left with nothing after it). */
+export function withoutTokenParameter(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const fragment = url.indexOf('#', start);
+  const end = fragment === -1 ? url.length : fragment;
+  const kept = url
+    .slice(start + 1, end)
+    .split('&')
+    .filter((pair) => !isTokenParameter(pair));
+  return `${url.slice(0, start)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`;
+}
+
 /**
- * Clears a verified token from the handshake (each place `handshakeToken` reads): the
- * connection keeps what the token said (user, roles, expiry), not the bearer credential, so
- * a heap dump of the gateway holds no usable tokens, and an idle connection does not keep a
- * JWT of several hundred bytes. The properties stay, set to undefined, so the objects keep
- * their shape. `handshake.url` still carries a token sent in the query string.
+ * Clears a verified token from the handshake (each place `handshakeToken` reads, and the
+ * request URL, which carries a token sent in the query string): the connection keeps what
+ * the token said (user, roles, expiry), not the bearer credential, so a heap dump of the
+ * gateway holds no usable tokens, and an idle connection does not keep a JWT of several
+ * hundred bytes. The properties stay, set to undefined, so the objects keep their shape.
  */
 export function forgetHandshakeToken(
-  handshake: Pick<Handshake, 'auth' | 'query' | 'headers'>,
+  handshake: Pick<Handshake, 'auth' | 'query' | 'headers' | 'url'>,
 ): void {
   const auth = handshake.auth as Record<string, unknown> | undefined;
   if (auth?.token !== undefined) auth.token = undefined;
-  if (handshake.query?.token !== undefined) handshake.query.token = undefined;
+  if (handshake.query?.token !== undefined) {
+    handshake.query.token = undefined;
+    if (typeof handshake.url === 'string') handshake.url = withoutTokenParameter(handshake.url);
+  }
   if (handshake.headers?.authorization !== undefined) handshake.headers.authorization = undefined;
 }
