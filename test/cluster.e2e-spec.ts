@@ -77,8 +77,7 @@ describe('three gateway instances on one Redis', () => {
 
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
-    for (const instance of instances)
-      if (instance.process.child.exitCode === null) instance.process.child.kill('SIGKILL');
+    await Promise.all(instances.map((instance) => instance.process.kill()));
     await redis?.stop();
   });
 

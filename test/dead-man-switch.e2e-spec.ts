@@ -174,7 +174,7 @@ describe('cancel-on-disconnect across gateway instances on one Redis', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const running of processes) running.child.kill('SIGKILL');
+    await Promise.all(processes.map((running) => running.kill()));
     for (const instance of instances) await instance.harness.stop();
     inspector?.destroy();
     await backend.stop();

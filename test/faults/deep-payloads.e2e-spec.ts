@@ -83,7 +83,7 @@ describe('deeply nested and oversized pass-through fields', () => {
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
     await producer?.disconnect();
-    for (const instance of instances) instance.process.child.kill('SIGKILL');
+    await Promise.all(instances.map((instance) => instance.process.kill()));
     await redis?.stop();
   });
 

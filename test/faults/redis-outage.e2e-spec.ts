@@ -77,7 +77,7 @@ describe('a Redis outage under traffic', () => {
   afterAll(async () => {
     clearInterval(traffic);
     for (const socket of sockets) socket.disconnect();
-    for (const instance of instances) instance.process.child.kill('SIGKILL');
+    await Promise.all(instances.map((instance) => instance.process.kill()));
     await redis?.stop();
   });
 

@@ -42,6 +42,11 @@ export interface RunningProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code, or the signal that ended the process. */
   stop(): Promise<number | NodeJS.Signals | null>;
+  /**
+   * Sends SIGKILL and resolves once the process is gone, so a file's teardown leaves no
+   * process (and its pipes) behind for the next file in the same Jest worker.
+   */
+  kill(): Promise<void>;
 }
 
 /** Starts `node script` and resolves once its output matches `ready`. */
@@ -62,6 +67,12 @@ export function startProcess(
           return resolve(child.exitCode ?? child.signalCode);
         child.once('exit', (code, signal) => resolve(code ?? signal));
         child.kill('SIGTERM');
+      }),
+    kill: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
   return new Promise((resolve, reject) => {
