@@ -49,6 +49,19 @@ export interface RunningProcess {
   kill(): Promise<void>;
 }
 
+/** Signals a child and resolves once it is gone, with its exit code or the signal that ended it. */
+function signalAndWait(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+): Promise<number | NodeJS.Signals | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      return resolve(child.exitCode ?? child.signalCode);
+    child.once('exit', (code, signalCode) => resolve(code ?? signalCode));
+    child.kill(signal);
+  });
+}
+
 /** Starts `node script` and resolves once its output matches `ready`. */
 export function startProcess(
   script: string,
@@ -61,19 +74,8 @@ export function startProcess(
   const running: RunningProcess = {
     child,
     output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null)
-          return resolve(child.exitCode ?? child.signalCode);
-        child.once('exit', (code, signal) => resolve(code ?? signal));
-        child.kill('SIGTERM');
-      }),
-    kill: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
+    stop: () => signalAndWait(child, 'SIGTERM'),
+    kill: () => signalAndWait(child, 'SIGKILL').then(() => undefined),
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
